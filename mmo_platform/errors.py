@@ -1,0 +1,77 @@
+"""One domain-exception hierarchy, mapped to HTTP here and to WebSocket error frames in
+``worlds.protocol``. Services raise these; adapters never invent their own error shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class DomainError(Exception):
+    """A rule of the game or platform said no. ``code`` is stable and machine-readable."""
+
+    code = "error"
+    http_status = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class ValidationFailed(DomainError):
+    code = "invalid"
+
+
+class NotFound(DomainError):
+    """Also used for objects that exist but belong to someone else: never reveal them."""
+
+    code = "not_found"
+    http_status = status.HTTP_404_NOT_FOUND
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+    http_status = status.HTTP_403_FORBIDDEN
+
+
+class AccountRestricted(PermissionDenied):
+    code = "account_restricted"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    http_status = status.HTTP_409_CONFLICT
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    http_status = status.HTTP_429_TOO_MANY_REQUESTS
+
+
+class Unavailable(DomainError):
+    code = "unavailable"
+    http_status = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF hook: domain errors become ``{"code", "message", "details"?}`` with their status;
+    DRF's own errors keep DRF's body but gain a ``code``."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.http_status)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, dict) and "code" not in response.data:
+        default_code = getattr(exc, "default_code", "error")
+        response.data = {"code": default_code, **response.data}
+    return response

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_patterns = [
+    path("", include("accounts.api_urls")),
+    path("", include("characters.api_urls")),
+    path("", include("worlds.api_urls")),
+    path("", include("chat.api_urls")),
+    path("", include("economy.api_urls")),
+    path("", include("liveops.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/v1/", include(api_patterns)),
+    path("", include("mmo_platform.health_urls")),
+    path("", include("accounts.urls")),
+    path("", include("characters.urls")),
+    path("", include("worlds.urls")),
+    path("", include("chat.urls")),
+    path("", include("economy.urls")),
+    path("", include("liveops.urls")),
+]
