@@ -1,0 +1,12 @@
+"""Python client for mmo_platform: what the tests and the load benchmarks play with.
+
+``PlatformAPI`` logs in through the REST API (allauth app tokens), lists/creates characters and
+asks to join the world; ``WorldClient`` speaks the WebSocket protocol of docs/protocol.md;
+``behaviours`` holds scripted play (wander, follow). Pure asyncio, no Django import: a bot
+process needs nothing but this package, httpx, websockets and orjson/ormsgpack.
+"""
+
+from mmo_client.http import JoinTicket, PlatformAPI, PlatformError
+from mmo_client.world import WorldClient, WorldClosed
+
+__all__ = ["JoinTicket", "PlatformAPI", "PlatformError", "WorldClient", "WorldClosed"]

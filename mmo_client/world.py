@@ -1,0 +1,162 @@
+"""WebSocket side of the client (docs/protocol.md): hello, intents with sequence numbers,
+one frame per tick back, acks for reconciliation and RTT.
+
+For load tests a bot may decode only one frame in ``decode_every`` (it still receives all);
+input acks are read from every frame's prefix without a full decode, so RTT stays exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import ormsgpack
+import websockets
+
+_ACK_PREFIX = re.compile(rb'"ack":(-?\d+)')
+
+
+class WorldClosed(Exception):
+    def __init__(self, code: int | None, reason: str, last_error: dict[str, Any] | None) -> None:
+        super().__init__(f"closed {code}: {reason} {last_error or ''}")
+        self.code, self.reason, self.last_error = code, reason, last_error
+
+
+class WorldClient:
+    def __init__(
+        self,
+        url: str,
+        ticket: str,
+        *,
+        encoding: str = "json",
+        decode_every: int = 1,
+        version: int = 1,
+        on_frame: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.url, self.ticket, self.encoding, self.version = url, ticket, encoding, version
+        self.decode_every = max(1, decode_every)
+        self.on_frame = on_frame
+        self.seq = 0
+        self.acked = 0
+        self.frames_received = 0
+        self.bytes_received = 0
+        self.welcome: dict[str, Any] | None = None
+        self.errors: list[dict[str, Any]] = []
+        self.rtts: list[float] = []
+        self.last_frame: dict[str, Any] | None = None
+        self._sent_at: dict[int, float] = {}
+        self._socket: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._welcomed = asyncio.Event()
+        self.closed: WorldClosed | None = None
+
+    # --- connection --------------------------------------------------------------------------
+
+    async def connect(self, *, timeout: float = 10.0) -> dict[str, Any]:
+        """Open the socket, say hello, and wait for the welcome frame."""
+        self._socket = await websockets.connect(
+            self.url, max_size=2**22, compression=None, open_timeout=timeout
+        )
+        hello = {"t": "hello", "v": self.version, "enc": self.encoding, "ticket": self.ticket}
+        await self._socket.send(orjson.dumps(hello).decode())
+        self._reader = asyncio.create_task(self._read())
+        waiter = asyncio.create_task(self._welcomed.wait())
+        done, _ = await asyncio.wait({waiter, self._reader}, timeout=timeout, return_when="FIRST_COMPLETED")
+        if waiter not in done:
+            waiter.cancel()
+            if self.closed is not None:
+                raise self.closed
+            raise TimeoutError("no welcome frame")
+        assert self.welcome is not None
+        return self.welcome
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._reader is not None:
+            try:
+                await asyncio.wait_for(self._reader, timeout=5)
+            except (TimeoutError, asyncio.CancelledError, WorldClosed):
+                pass
+
+    async def wait_closed(self, timeout: float = 10.0) -> WorldClosed:
+        assert self._reader is not None
+        await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+        assert self.closed is not None
+        return self.closed
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def send(self, kind: str, **fields: Any) -> int:
+        """Send an intent; returns its sequence number."""
+        self.seq += 1
+        frame = {"t": kind, "seq": self.seq, **fields}
+        self._sent_at[self.seq] = time.perf_counter()
+        await self.send_raw(self._encode(frame))
+        return self.seq
+
+    async def send_raw(self, data: str | bytes) -> None:
+        await self._socket.send(data)
+
+    def _encode(self, frame: dict[str, Any]) -> str | bytes:
+        if self.encoding == "msgpack":
+            return ormsgpack.packb(frame)
+        return orjson.dumps(frame).decode()
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        try:
+            async for message in self._socket:
+                self._on_message(message)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            close = self._socket.close_code if self._socket is not None else None
+            reason = self._socket.close_reason if self._socket is not None else ""
+            last_error = self.errors[-1] if self.errors else None
+            self.closed = WorldClosed(close, reason or "", last_error)
+
+    def _on_message(self, message: str | bytes) -> None:
+        self.frames_received += 1
+        raw = message.encode() if isinstance(message, str) else message
+        self.bytes_received += len(raw)
+        must_decode = self.welcome is None or self.frames_received % self.decode_every == 0
+        if not must_decode and self.encoding == "json":
+            match = _ACK_PREFIX.search(raw, 0, 96)
+            if match is not None:
+                self._record_ack(int(match.group(1)))
+                return
+        frame = ormsgpack.unpackb(raw) if self.encoding == "msgpack" else orjson.loads(raw)
+        self._on_frame(frame)
+
+    def _on_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("t")
+        if kind == "welcome":
+            self.welcome = frame
+            self._welcomed.set()
+        elif kind == "error":
+            self.errors.append(frame)
+        ack = frame.get("ack")
+        if isinstance(ack, int):
+            self._record_ack(ack)
+        for event in frame.get("ev", ()) or ():
+            if isinstance(event, dict) and event.get("t") == "error":
+                self.errors.append(event)
+        self.last_frame = frame
+        if self.on_frame is not None:
+            self.on_frame(frame)
+
+    def _record_ack(self, ack: int) -> None:
+        if ack <= self.acked:
+            return
+        now = time.perf_counter()
+        for seq in range(self.acked + 1, ack + 1):
+            sent = self._sent_at.pop(seq, None)
+            if sent is not None:
+                self.rtts.append(now - sent)
+        self.acked = ack

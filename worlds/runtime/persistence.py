@@ -1,0 +1,224 @@
+"""The shard's database side: load a character on entry, flush dirty state in batches, hand a
+character off to the shard that owns its next zone, heartbeat the shard row.
+
+Every function here is synchronous and runs in a worker thread (the shard loop calls it through
+``asyncio.to_thread``), one at a time per shard, so writes land in the order they were made.
+
+Stale writes are refused, not applied: each save is conditional on ``world_version`` being the
+version this shard last read or wrote, and bumps it. A shard that lost a character (hand-off,
+or declared dead and replaced) can therefore never overwrite newer state.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from typing import Protocol
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from characters.models import Character
+from worlds.sim.world import PlayerState
+
+logger = logging.getLogger(__name__)
+
+HANDOFF_TTL_SECONDS = 60
+
+
+class EntryRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class CharacterStore(Protocol):
+    def load_for_entry(
+        self,
+        *,
+        character_id: int,
+        account_id: int,
+        owned_zones: set[str],
+        transfer_token: str | None,
+    ) -> PlayerState: ...
+
+    def save_states(self, states: Iterable[PlayerState], *, logout: bool = False) -> int: ...
+
+    def hand_off(self, *, state: PlayerState, realm: str, from_shard: str) -> tuple[str, str]: ...
+
+    def heartbeat(
+        self,
+        *,
+        shard: str,
+        realm: str,
+        population: int,
+        status: str | None,
+        version: str,
+        zones: list[str],
+        capacity: int,
+    ) -> None: ...
+
+
+class DjangoCharacterStore:
+    """The store used by real shards (tests may pass an in-memory one to the runner)."""
+
+    def __init__(self) -> None:
+        self.versions: dict[int, int] = {}
+
+    def load_for_entry(
+        self,
+        *,
+        character_id: int,
+        account_id: int,
+        owned_zones: set[str],
+        transfer_token: str | None,
+    ) -> PlayerState:
+        character = (
+            Character.objects.filter(
+                pk=character_id, account_id=account_id, deleted_at__isnull=True
+            )
+            .select_related("realm")
+            .first()
+        )
+        if character is None:
+            raise EntryRefused("character_unavailable", "That character cannot enter the world.")
+        if transfer_token is not None and not _consume_handoff(character_id, transfer_token):
+            raise EntryRefused("handoff_invalid", "The zone hand-off expired; join again.")
+        if character.zone not in owned_zones:
+            raise EntryRefused("wrong_shard", "This server does not host that zone; join again.")
+        self.versions[character.pk] = character.world_version
+        Character.objects.filter(pk=character.pk).update(last_played_at=timezone.now())
+        return state_from_character(character)
+
+    def save_states(self, states: Iterable[PlayerState], *, logout: bool = False) -> int:
+        """Write each state if this shard still owns it; returns how many rows were written."""
+        now = timezone.now()
+        written = 0
+        with transaction.atomic():
+            for state in states:
+                written += self._save_one(state, now)
+        for state in states if logout else ():
+            self.versions.pop(state.character_id, None)
+        return written
+
+    def _save_one(self, state: PlayerState, now: object) -> int:
+        expected = self.versions.get(state.character_id)
+        if expected is None:
+            return 0
+        updated = Character.objects.filter(
+            pk=state.character_id, world_version=expected
+        ).update(**row_from_state(state), last_saved_at=now, world_version=expected + 1)
+        if updated:
+            self.versions[state.character_id] = expected + 1
+        else:
+            logger.error("stale save refused for character %s", state.character_id)
+            self.versions.pop(state.character_id, None)
+        return updated
+
+    def hand_off(self, *, state: PlayerState, realm: str, from_shard: str) -> tuple[str, str]:
+        """Persist the character in its new zone and name the shard that owns that zone."""
+        from worlds.selectors import shard_pick_for_zone
+
+        target = shard_pick_for_zone(realm_slug=realm, zone=state.zone, exclude=from_shard)
+        if target is None:
+            raise EntryRefused("zone_unavailable", f"No server hosts {state.zone} right now.")
+        if not self.save_states([state], logout=True):
+            raise EntryRefused("handoff_stale", "The character moved elsewhere meanwhile.")
+        token = secrets.token_urlsafe(16)
+        cache.set(_handoff_key(state.character_id), token, timeout=HANDOFF_TTL_SECONDS)
+        return target, token
+
+    def heartbeat(
+        self,
+        *,
+        shard: str,
+        realm: str,
+        population: int,
+        status: str | None,
+        version: str,
+        zones: list[str],
+        capacity: int,
+    ) -> None:
+        from worlds.services import shard_heartbeat
+
+        shard_heartbeat(
+            shard_name=shard, population=population, status=status, version=version
+        )
+
+
+def shard_register(
+    *,
+    name: str,
+    realm_slug: str | None,
+    zones: list[str],
+    capacity: int | None,
+    region: str | None,
+) -> tuple[str, list[str]]:
+    """Create or update the shard row a shard process is about to serve."""
+    from worlds.models import Realm, Shard
+
+    shard = Shard.objects.select_related("realm").filter(name=name).first()
+    if shard is None:
+        if not realm_slug:
+            raise EntryRefused("unknown_shard", f"Shard {name} is new: pass --realm.")
+        realm = Realm.objects.get(slug=realm_slug)
+        shard = Shard.objects.create(name=name, realm=realm, region=region or realm.region)
+    changed = []
+    if zones and shard.zones != zones:
+        shard.zones, changed = zones, [*changed, "zones"]
+    if capacity and shard.capacity != capacity:
+        shard.capacity, changed = capacity, [*changed, "capacity"]
+    if region and shard.region != region:
+        shard.region, changed = region, [*changed, "region"]
+    if changed:
+        shard.save(update_fields=changed)
+    return shard.realm.slug, list(shard.zones or [])
+
+
+def state_from_character(character: Character) -> PlayerState:
+    return PlayerState(
+        character_id=character.pk,
+        name=character.name,
+        zone=character.zone,
+        x=character.x,
+        y=character.y,
+        facing=character.facing,
+        hp=character.hp,
+        max_hp=character.max_hp,
+        resource=character.resource,
+        max_resource=character.max_resource,
+        level=character.level,
+        xp=character.xp,
+        class_id=character.class_id,
+        race_id=character.race_id,
+        appearance=dict(character.appearance or {}),
+    )
+
+
+def row_from_state(state: PlayerState) -> dict[str, object]:
+    return {
+        "zone": state.zone,
+        "x": state.x,
+        "y": state.y,
+        "facing": state.facing,
+        "hp": state.hp,
+        "max_hp": state.max_hp,
+        "resource": state.resource,
+        "max_resource": state.max_resource,
+        "level": state.level,
+        "xp": state.xp,
+    }
+
+
+def _handoff_key(character_id: int) -> str:
+    return f"handoff:{character_id}"
+
+
+def _consume_handoff(character_id: int, token: str) -> bool:
+    expected = cache.get(_handoff_key(character_id))
+    if expected is None or not secrets.compare_digest(str(expected), token):
+        return False
+    cache.delete(_handoff_key(character_id))
+    return True

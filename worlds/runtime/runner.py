@@ -1,0 +1,364 @@
+"""A shard: the asyncio loop that drives one ``ShardSim`` (pure core) at a fixed tick rate.
+
+Per tick: apply what the gateways sent (attach / intents / detach), advance the simulation,
+encode each client's single coalesced frame, and hand every gateway one batch. Around the tick:
+load characters when they attach, flush dirty state in batched writes every
+``flush_interval`` seconds (and on logout, hand-off and shutdown), heartbeat the shard row for
+routing, keep a dropped player's entity for a grace period so a reconnect resumes it.
+
+The simulation is keyed by character (``"ch<id>"``), not by socket: a reconnect or a takeover
+only re-points the key to a new connection; the in-world entity stays the same.
+
+Database work runs in worker threads (``asyncio.to_thread``) so the loop never blocks on I/O;
+at most one flush is in flight, and a flush that lags is reported rather than queued up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from worlds.runtime import persistence
+from worlds.runtime.frames import error_frame
+from worlds.runtime.messages import Attach, Control, Detach, GatewayToShard, Intent, ShardBatch
+from worlds.runtime.messages import gateway_of
+from worlds.runtime.transport import ShardOutbox
+from worlds.sim.codec import ProtocolError, decode_client_frame, encode_frame
+from worlds.sim.world import PlayerState, ShardSim, SimConfig
+from worlds.sim.zonemap import ZoneMap
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TAKEN_OVER = 4002
+CLOSE_SHUTDOWN = 4005
+KEEPALIVE_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class Seat:
+    """A character present in this shard, and the connection currently bound to it."""
+
+    character_id: int
+    account_id: int
+    epoch: int
+    conn_id: str | None
+    encoding: str
+    dropped_at: float | None = None
+
+
+@dataclass
+class RunnerConfig:
+    name: str
+    realm: str
+    tick_hz: int = 20
+    flush_interval: float = 10.0
+    heartbeat_interval: float = 5.0
+    reconnect_grace: float = 30.0
+    capacity: int = 2000
+    version: str = "dev"
+    sim: SimConfig = field(default_factory=SimConfig)
+
+
+class ShardRunner:
+    def __init__(
+        self,
+        *,
+        config: RunnerConfig,
+        zone_maps: dict[str, ZoneMap],
+        owned_zones: set[str],
+        outbox: ShardOutbox,
+        store: persistence.CharacterStore | None = None,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.owned_zones = owned_zones
+        self.sim = ShardSim({z: zone_maps[z] for z in owned_zones}, config.sim)
+        self.zone_maps = zone_maps
+        self.outbox = outbox
+        self.store = store or persistence.DjangoCharacterStore()
+        self.inbox: deque[tuple[str, GatewayToShard]] = deque()
+        self.seats: dict[str, Seat] = {}  # sim key -> seat
+        self.key_by_conn: dict[str, str] = {}
+        self.pending_controls: dict[str, list[Control]] = {}
+        self.tick_count = 0
+        self.tick_seconds_last = 0.0
+        self._stopping = asyncio.Event()
+        self._flush_task: asyncio.Task[None] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._loading: set[asyncio.Task[None]] = set()
+        self._last_keepalive: dict[str, float] = {}
+
+    # --- gateway input -----------------------------------------------------------------------
+
+    def receive(self, gateway_id: str, items: list[GatewayToShard]) -> None:
+        """Called by the transport (any time, same loop): queue for the next tick."""
+        for item in items:
+            self.inbox.append((gateway_id, item))
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._heartbeat_sync, "online")
+        self._loop_task = asyncio.create_task(self._run(), name=f"shard-{self.name}")
+
+    async def stop(self) -> None:
+        """Graceful shutdown: stop ticking, tell every client, save everyone, mark offline."""
+        self._stopping.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        bye = error_frame("server_shutdown", "The world server is restarting; reconnect shortly.")
+        batches: dict[str, ShardBatch] = {}
+        for seat in self.seats.values():
+            if seat.conn_id is not None:
+                batch = batches.setdefault(gateway_of(seat.conn_id), ShardBatch(self.name))
+                batch.controls.append(Control("close", seat.conn_id, CLOSE_SHUTDOWN, bye))
+        await self.outbox.publish_many(batches)
+        if self._flush_task is not None:
+            await self._flush_task
+        states = [self.sim.remove_player(key) for key in list(self.seats)]
+        self.seats.clear()
+        await asyncio.to_thread(self.store.save_states, states)
+        await asyncio.to_thread(self._heartbeat_sync, "offline")
+
+    async def _run(self) -> None:
+        period = 1.0 / self.config.tick_hz
+        next_tick = time.monotonic()
+        last_flush = last_heartbeat = next_tick
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            await self.tick(started)
+            now = time.monotonic()
+            self.tick_seconds_last = now - started
+            if now - last_flush >= self.config.flush_interval:
+                last_flush = now
+                self._start_flush()
+            if now - last_heartbeat >= self.config.heartbeat_interval:
+                last_heartbeat = now
+                self._spawn(asyncio.to_thread(self._heartbeat_sync, None))
+            next_tick += period
+            if next_tick < now:  # overrun: skip missed ticks instead of bursting to catch up
+                next_tick = now
+            await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+
+    # --- the tick ----------------------------------------------------------------------------
+
+    async def tick(self, now: float) -> None:
+        self._apply_inbox(now)
+        self._expire_dropped(now)
+        output = self.sim.tick(now)
+        self.tick_count += 1
+        batches = self._encode_frames(output.frames)
+        for transfer in output.transfers:
+            self._spawn(self._hand_off(transfer))
+        for gateway_id, controls in self.pending_controls.items():
+            batches.setdefault(gateway_id, ShardBatch(self.name)).controls.extend(controls)
+        self.pending_controls.clear()
+        self._add_keepalives(batches, now)
+        if batches:
+            await self.outbox.publish_many(batches)
+
+    def _encode_frames(self, frames: dict[str, object]) -> dict[str, ShardBatch]:
+        batches: dict[str, ShardBatch] = {}
+        for key, frame in frames.items():
+            seat = self.seats.get(key)
+            if seat is None or seat.conn_id is None:
+                continue
+            payload = encode_frame(frame, seat.encoding)
+            gateway_id = gateway_of(seat.conn_id)
+            batch = batches.get(gateway_id)
+            if batch is None:
+                batch = batches[gateway_id] = ShardBatch(self.name)
+            batch.frames.append((seat.conn_id, payload))
+        return batches
+
+    def _add_keepalives(self, batches: dict[str, ShardBatch], now: float) -> None:
+        """Gateways treat a shard silent for seconds as dead; idle worlds still say so."""
+        for seat in self.seats.values():
+            if seat.conn_id is None:
+                continue
+            gateway_id = gateway_of(seat.conn_id)
+            if gateway_id in batches:
+                self._last_keepalive[gateway_id] = now
+            elif now - self._last_keepalive.get(gateway_id, 0.0) >= KEEPALIVE_SECONDS:
+                self._last_keepalive[gateway_id] = now
+                batches[gateway_id] = ShardBatch(self.name)
+
+    # --- inbox -------------------------------------------------------------------------------
+
+    def _apply_inbox(self, now: float) -> None:
+        inbox = self.inbox
+        while inbox:
+            _, item = inbox.popleft()
+            if isinstance(item, Intent):
+                self._apply_intent(item)
+            elif isinstance(item, Attach):
+                self._begin_attach(item)
+            elif isinstance(item, Detach):
+                self._detach(item, now)
+
+    def _apply_intent(self, item: Intent) -> None:
+        key = self.key_by_conn.get(item.conn_id)
+        if key is None:
+            return  # frames racing a close or an attach still loading: nothing to apply them to
+        seat = self.seats[key]
+        try:
+            intent = decode_client_frame(item.raw, seat.encoding)
+        except ProtocolError as error:
+            self.sim.report_error(key, error.code, error.message, getattr(error, "seq", None))
+            return
+        self.sim.submit(key, intent)
+
+    def _begin_attach(self, item: Attach) -> None:
+        key = f"ch{item.character_id}"
+        seat = self.seats.get(key)
+        if seat is not None:
+            self._rebind(seat, item)
+            return
+        task = asyncio.get_running_loop().create_task(self._load_and_add(item))
+        self._loading.add(task)
+        task.add_done_callback(self._loading.discard)
+
+    def _rebind(self, seat: Seat, item: Attach) -> None:
+        """Reconnect within the grace period, or a takeover: same entity, new socket."""
+        if item.epoch < seat.epoch:
+            self._queue_close(item.conn_id, CLOSE_TAKEN_OVER, "session_taken_over")
+            return
+        if seat.conn_id is not None and seat.conn_id != item.conn_id:
+            self.key_by_conn.pop(seat.conn_id, None)
+            self._queue_close(seat.conn_id, CLOSE_TAKEN_OVER, "session_taken_over")
+        key = f"ch{seat.character_id}"
+        seat.conn_id, seat.encoding, seat.epoch, seat.dropped_at = (
+            item.conn_id,
+            item.encoding,
+            item.epoch,
+            None,
+        )
+        self.key_by_conn[item.conn_id] = key
+        self.sim.resync_player(key)
+        self._send_welcome(key, seat)
+
+    async def _load_and_add(self, item: Attach) -> None:
+        try:
+            state = await asyncio.to_thread(
+                self.store.load_for_entry,
+                character_id=item.character_id,
+                account_id=item.account_id,
+                owned_zones=self.owned_zones,
+                transfer_token=item.transfer_token,
+            )
+        except persistence.EntryRefused as refused:
+            self._queue_close(item.conn_id, 4001, refused.code, refused.message)
+            return
+        key = f"ch{item.character_id}"
+        if key in self.seats:  # a concurrent attach for the same character won the race
+            self._rebind(self.seats[key], item)
+            return
+        seat = Seat(item.character_id, item.account_id, item.epoch, item.conn_id, item.encoding)
+        self.seats[key] = seat
+        self.key_by_conn[item.conn_id] = key
+        self.sim.add_player(key, state)
+        self._send_welcome(key, seat)
+
+    def _send_welcome(self, key: str, seat: Seat) -> None:
+        assert seat.conn_id is not None
+        welcome = self.sim.welcome_frame(key, tick_hz=self.config.tick_hz, shard=self.name)
+        payload = encode_frame(welcome, seat.encoding)
+        batch = ShardBatch(self.name, frames=[(seat.conn_id, payload)])
+        self._spawn(self.outbox.publish(gateway_of(seat.conn_id), batch))
+
+    def _detach(self, item: Detach, now: float) -> None:
+        key = self.key_by_conn.pop(item.conn_id, None)
+        if key is None:
+            return
+        seat = self.seats[key]
+        if seat.conn_id == item.conn_id:
+            seat.conn_id, seat.dropped_at = None, now
+
+    def _expire_dropped(self, now: float) -> None:
+        grace = self.config.reconnect_grace
+        expired = [
+            key
+            for key, seat in self.seats.items()
+            if seat.dropped_at is not None and now - seat.dropped_at >= grace
+        ]
+        for key in expired:
+            del self.seats[key]
+            state = self.sim.remove_player(key)
+            self._spawn(asyncio.to_thread(self.store.save_states, [state], logout=True))
+
+    def _queue_close(self, conn_id: str, code: int, error: str, message: str = "") -> None:
+        payload = error_frame(error, message or error.replace("_", " ").capitalize() + ".")
+        control = Control("close", conn_id, code, payload)
+        self.pending_controls.setdefault(gateway_of(conn_id), []).append(control)
+
+    # --- hand-off to another shard -----------------------------------------------------------
+
+    async def _hand_off(self, transfer: object) -> None:
+        """Save the character into its new zone, then point its connection at the owner.
+
+        The database row is the hand-off: the target shard admits the character only with the
+        transfer token written here, so the character is never in two zones nor in none.
+        """
+        key = transfer.key  # type: ignore[attr-defined]
+        seat = self.seats.pop(key, None)
+        if seat is None:
+            return
+        state: PlayerState = transfer.state  # type: ignore[attr-defined]
+        try:
+            target, token = await asyncio.to_thread(
+                self.store.hand_off, state=state, realm=self.config.realm, from_shard=self.name
+            )
+        except persistence.EntryRefused as refused:
+            logger.warning("hand-off of %s failed: %s", key, refused.message)
+            if seat.conn_id is not None:
+                self.key_by_conn.pop(seat.conn_id, None)
+                self._queue_close(seat.conn_id, 4006, refused.code, refused.message)
+            return
+        if seat.conn_id is None:
+            return
+        self.key_by_conn.pop(seat.conn_id, None)
+        control = Control(
+            "transfer",
+            seat.conn_id,
+            shard=target,
+            character_id=seat.character_id,
+            transfer_token=token,
+        )
+        self.pending_controls.setdefault(gateway_of(seat.conn_id), []).append(control)
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def _start_flush(self) -> None:
+        if self._flush_task is not None and not self._flush_task.done():
+            logger.warning("shard %s: previous flush still running; skipping this one", self.name)
+            return
+        states = self.sim.drain_dirty()
+        if states:
+            self._flush_task = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self.store.save_states, states)
+            )
+
+    def _heartbeat_sync(self, status: str | None) -> None:
+        self.store.heartbeat(
+            shard=self.name,
+            realm=self.config.realm,
+            population=len(self.seats),
+            status=status,
+            version=self.config.version,
+            zones=sorted(self.owned_zones),
+            capacity=self.config.capacity,
+        )
+
+    def _spawn(self, awaitable: object) -> None:
+        task = asyncio.ensure_future(awaitable)  # type: ignore[call-overload]
+        self._loading.add(task)
+        task.add_done_callback(self._loading.discard)
+        task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task[object]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("shard background task failed", exc_info=task.exception())

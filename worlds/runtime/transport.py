@@ -1,0 +1,190 @@
+"""How gateways and shards reach each other: in memory (embedded) or over Redis (production).
+
+Both directions are batched. A gateway buffers what its clients send and flushes once per
+event-loop turn per shard; a shard flushes once per tick per gateway. Redis pub/sub is used
+directly (not channels_redis groups): one publish carries a whole tick for a gateway process,
+which sidesteps the group fan-out limits measured with channels_redis (ADR 0050).
+
+Pub/sub is fire-and-forget, which suits frames (the next tick supersedes a lost one). Control
+messages that must not be lost (attach, detach, transfer) are idempotent on both ends and the
+durable truth (which zone a character is in) lives in the database, so a lost control message
+costs a reconnect, never a duplicate or a missing character.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import ormsgpack
+import redis.asyncio as aioredis
+
+from worlds.runtime.messages import (
+    GatewayToShard,
+    ShardBatch,
+    decode_gateway_batch,
+    decode_shard_batch,
+    encode_gateway_batch,
+    encode_shard_batch,
+)
+
+logger = logging.getLogger(__name__)
+
+SHARD_CHANNEL = "mmo:shard:{name}"
+GATEWAY_CHANNEL = "mmo:gw:{gateway_id}"
+
+ShardInboxHandler = Callable[[str, list[GatewayToShard]], None]
+GatewayBatchHandler = Callable[[ShardBatch], Awaitable[None]]
+
+
+class ShardOutbox(Protocol):
+    """What a shard uses to hand each gateway its batch for this tick."""
+
+    async def publish(self, gateway_id: str, batch: ShardBatch) -> None: ...
+
+    async def publish_many(self, batches: dict[str, ShardBatch]) -> None: ...
+
+
+class ShardSender(Protocol):
+    """What a gateway uses to reach one shard."""
+
+    def send(self, item: GatewayToShard) -> None: ...
+
+
+# --- embedded: everything in one process ------------------------------------------------------
+
+
+class LocalBus:
+    """Process-wide registry connecting in-process gateways and shards."""
+
+    def __init__(self) -> None:
+        self.shard_inboxes: dict[str, ShardInboxHandler] = {}
+        self.gateway_handlers: dict[str, GatewayBatchHandler] = {}
+
+    def register_shard(self, name: str, handler: ShardInboxHandler) -> None:
+        self.shard_inboxes[name] = handler
+
+    def unregister_shard(self, name: str) -> None:
+        self.shard_inboxes.pop(name, None)
+
+    def register_gateway(self, gateway_id: str, handler: GatewayBatchHandler) -> None:
+        self.gateway_handlers[gateway_id] = handler
+
+
+class LocalShardSender:
+    def __init__(self, bus: LocalBus, shard: str, gateway_id: str) -> None:
+        self.bus, self.shard, self.gateway_id = bus, shard, gateway_id
+
+    def send(self, item: GatewayToShard) -> None:
+        handler = self.bus.shard_inboxes.get(self.shard)
+        if handler is not None:
+            handler(self.gateway_id, [item])
+
+
+class LocalShardOutbox:
+    def __init__(self, bus: LocalBus) -> None:
+        self.bus = bus
+
+    async def publish(self, gateway_id: str, batch: ShardBatch) -> None:
+        handler = self.bus.gateway_handlers.get(gateway_id)
+        if handler is not None:
+            await handler(batch)
+
+    async def publish_many(self, batches: dict[str, ShardBatch]) -> None:
+        for gateway_id, batch in batches.items():
+            await self.publish(gateway_id, batch)
+
+
+# --- production: Redis pub/sub ---------------------------------------------------------------
+
+
+class RedisShardSender:
+    """Buffers items for one shard and publishes them as one message per loop turn."""
+
+    def __init__(self, client: aioredis.Redis, shard: str, gateway_id: str) -> None:
+        self.client, self.shard, self.gateway_id = client, shard, gateway_id
+        self.channel = SHARD_CHANNEL.format(name=shard)
+        self._buffer: list[GatewayToShard] = []
+        self._flush_scheduled = False
+
+    def send(self, item: GatewayToShard) -> None:
+        self._buffer.append(item)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._spawn_flush)
+
+    def _spawn_flush(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._flush())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _flush(self) -> None:
+        items, self._buffer, self._flush_scheduled = self._buffer, [], False
+        if not items:
+            return
+        payload = ormsgpack.packb(encode_gateway_batch(self.gateway_id, items))
+        try:
+            await self.client.publish(self.channel, payload)
+        except aioredis.RedisError:
+            logger.exception("gateway %s could not reach shard %s", self.gateway_id, self.shard)
+
+
+class RedisShardOutbox:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+
+    async def publish(self, gateway_id: str, batch: ShardBatch) -> None:
+        await self.publish_many({gateway_id: batch})
+
+    async def publish_many(self, batches: dict[str, ShardBatch]) -> None:
+        if not batches:
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
+            for gateway_id, batch in batches.items():
+                channel = GATEWAY_CHANNEL.format(gateway_id=gateway_id)
+                pipe.publish(channel, ormsgpack.packb(encode_shard_batch(batch)))
+            await pipe.execute()
+
+
+async def listen_shard_channel(
+    client: aioredis.Redis, shard: str, handler: ShardInboxHandler, ready: asyncio.Event
+) -> None:
+    """Feed gateway batches addressed to ``shard`` into ``handler`` until cancelled."""
+    channel = SHARD_CHANNEL.format(name=shard)
+    async with client.pubsub() as pubsub:
+        await pubsub.subscribe(channel)
+        ready.set()
+        async for message in pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            try:
+                gateway_id, items = decode_gateway_batch(ormsgpack.unpackb(message["data"]))
+            except (ValueError, TypeError, IndexError, ormsgpack.MsgpackDecodeError):
+                logger.warning("shard %s dropped a malformed gateway batch", shard)
+                continue
+            handler(gateway_id, items)
+
+
+async def listen_gateway_channel(
+    client: aioredis.Redis, gateway_id: str, handler: GatewayBatchHandler, ready: asyncio.Event
+) -> None:
+    """Feed shard batches addressed to this gateway process into ``handler`` until cancelled."""
+    channel = GATEWAY_CHANNEL.format(gateway_id=gateway_id)
+    async with client.pubsub() as pubsub:
+        await pubsub.subscribe(channel)
+        ready.set()
+        async for message in pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            try:
+                batch = decode_shard_batch(ormsgpack.unpackb(message["data"]))
+            except (ValueError, TypeError, IndexError, ormsgpack.MsgpackDecodeError):
+                logger.warning("gateway %s dropped a malformed shard batch", gateway_id)
+                continue
+            await handler(batch)
+
+
+# Keeps fire-and-forget tasks referenced until they finish (asyncio holds only weak refs).
+_background: set[asyncio.Task[None]] = set()
