@@ -62,6 +62,13 @@ class Shard(models.Model):
     status = models.CharField(
         max_length=16, choices=ShardStatus.choices, default=ShardStatus.OFFLINE
     )
+    # An operator's draining/maintenance: a heartbeat reporting "online" cannot lift it (ADR 0012).
+    held_status = models.CharField(
+        max_length=16,
+        choices=[("", "None"), ("draining", "Draining"), ("maintenance", "Maintenance")],
+        blank=True,
+        default="",
+    )
     version = models.CharField(max_length=40, blank=True, default="")
     population = models.PositiveIntegerField(default=0)
     zone_populations = models.JSONField(default=dict, blank=True)
