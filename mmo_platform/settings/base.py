@@ -250,3 +250,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# --- characters and realms ---
+CHARACTERS_PER_REALM = env.int("CHARACTERS_PER_REALM", default=8)
+# Soft-deleted characters can be restored for this long, then character_purge_expired frees them.
+CHARACTER_RESTORE_DAYS = env.int("CHARACTER_RESTORE_DAYS", default=7)
+WORLD_TICKET_TTL_SECONDS = env.int("WORLD_TICKET_TTL_SECONDS", default=30)
+# Login queue (ADR 0010): an admitted player must claim the held slot within CLAIM seconds; a
+# waiting player who has not polled for ABANDON seconds leaves the line.
+LOGIN_QUEUE_CLAIM_SECONDS = env.int("LOGIN_QUEUE_CLAIM_SECONDS", default=60)
+LOGIN_QUEUE_ABANDON_SECONDS = env.int("LOGIN_QUEUE_ABANDON_SECONDS", default=120)
+LOGIN_QUEUE_POLL_SECONDS = env.int("LOGIN_QUEUE_POLL_SECONDS", default=10)
+LOGIN_QUEUE_RATE_WINDOW_SECONDS = env.int("LOGIN_QUEUE_RATE_WINDOW_SECONDS", default=600)
