@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+
+STATUS_REASON_MAX_LENGTH = 500
 
 
 class AccountStatus(models.TextChoices):
@@ -25,7 +27,7 @@ class User(AbstractUser):
     status = models.CharField(
         max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
     )
-    status_reason = models.CharField(max_length=500, blank=True, default="")
+    status_reason = models.CharField(max_length=STATUS_REASON_MAX_LENGTH, blank=True, default="")
     suspended_until = models.DateTimeField(null=True, blank=True)
     region = models.CharField(
         max_length=8, default="eu", help_text="Preferred region for shard routing (eu, na, ap)."
@@ -44,7 +46,12 @@ class User(AbstractUser):
         now = now or timezone.now()
         if self.status == AccountStatus.BANNED:
             return f"This account is banned: {self.status_reason or 'no reason given'}."
-        if self.status == AccountStatus.SUSPENDED and self.suspended_until and self.suspended_until > now:
-            until = self.suspended_until.strftime("%Y-%m-%d %H:%M UTC")
-            return f"This account is suspended until {until}: {self.status_reason or 'no reason given'}."
+        if (
+            self.status == AccountStatus.SUSPENDED
+            and self.suspended_until
+            and self.suspended_until > now
+        ):
+            until = self.suspended_until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            reason = self.status_reason or "no reason given"
+            return f"This account is suspended until {until}: {reason}."
         return None

@@ -174,7 +174,8 @@ MFA_TOTP_ISSUER = "mmo_platform"
 
 HEADLESS_ONLY = False
 HEADLESS_CLIENTS = ("app",)
-HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+# allauth's JWTTokenStrategy plus refusing suspended/banned accounts at refresh (with the reason).
+HEADLESS_TOKEN_STRATEGY = "accounts.tokens.GameTokenStrategy"
 HEADLESS_JWT_PRIVATE_KEY = env.str("JWT_PRIVATE_KEY", default="") or load_or_create_private_key(
     BASE_DIR / "var" / "jwt-private.pem"
 )
@@ -217,7 +218,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "mmo_platform API",
     "DESCRIPTION": "Accounts, characters, realms, economy and live-ops API of mmo_platform. "
-    "Game-client login and token refresh live under /_allauth/app/v1/ (see /_allauth/openapi.html).",
+    "Game-client login and token refresh live under /_allauth/app/v1/ "
+    "(see /_allauth/openapi.html).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
