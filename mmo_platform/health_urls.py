@@ -1,5 +1,10 @@
-"""/healthz, /readyz (and later /metrics): see mmo_platform/health.py."""
+"""/healthz and /readyz (see mmo_platform/health.py). Room below for /metrics (ops)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from mmo_platform import health
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
