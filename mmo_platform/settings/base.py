@@ -253,6 +253,15 @@ LOGGING = {
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
 
+# --- economy ---
+ECONOMY_INVENTORY_CAPACITY = env.int("ECONOMY_INVENTORY_CAPACITY", default=30)
+ECONOMY_MAIL_EXPIRY_DAYS = env.int("ECONOMY_MAIL_EXPIRY_DAYS", default=30)
+ECONOMY_MAIL_MAX_ATTACHMENTS = env.int("ECONOMY_MAIL_MAX_ATTACHMENTS", default=8)
+# System accounts (shop revenue, mint, mail escrow) are split into this many rows per currency so
+# concurrent purchases do not all queue on one row lock (ADR 0031).
+ECONOMY_SYSTEM_WALLET_SHARDS = env.int("ECONOMY_SYSTEM_WALLET_SHARDS", default=8)
+ECONOMY_TRADE_MAX_LINES = env.int("ECONOMY_TRADE_MAX_LINES", default=8)
+
 # --- characters and realms ---
 CHARACTERS_PER_REALM = env.int("CHARACTERS_PER_REALM", default=8)
 # Soft-deleted characters can be restored for this long, then character_purge_expired frees them.
