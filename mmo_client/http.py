@@ -51,15 +51,17 @@ class PlatformAPI:
         )
 
     async def characters(self) -> list[dict[str, Any]]:
-        body = await self._call("GET", "/api/v1/characters/")
+        body = await self._call("GET", "/api/v1/characters")
         return list(body["results"] if isinstance(body, dict) else body)
 
     async def realms(self) -> list[dict[str, Any]]:
-        body = await self._call("GET", "/api/v1/realms/")
+        body = await self._call("GET", "/api/v1/realms")
         return list(body["results"] if isinstance(body, dict) else body)
 
     async def create_character(self, **fields: Any) -> dict[str, Any]:
-        body: dict[str, Any] = await self._call("POST", "/api/v1/characters/", json=fields, ok=(201,))
+        body: dict[str, Any] = await self._call(
+            "POST", "/api/v1/characters/create", json=fields, ok=(201,)
+        )
         return body
 
     async def join(self, character_id: int, *, poll_seconds: float = 1.0) -> JoinTicket:

@@ -8,6 +8,7 @@ input acks are read from every frame's prefix without a full decode, so RTT stay
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -65,7 +66,9 @@ class WorldClient:
         await self._socket.send(orjson.dumps(hello).decode())
         self._reader = asyncio.create_task(self._read())
         waiter = asyncio.create_task(self._welcomed.wait())
-        done, _ = await asyncio.wait({waiter, self._reader}, timeout=timeout, return_when="FIRST_COMPLETED")
+        done, _ = await asyncio.wait(
+            {waiter, self._reader}, timeout=timeout, return_when="FIRST_COMPLETED"
+        )
         if waiter not in done:
             waiter.cancel()
             if self.closed is not None:
@@ -78,10 +81,8 @@ class WorldClient:
         if self._socket is not None:
             await self._socket.close()
         if self._reader is not None:
-            try:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, WorldClosed):
                 await asyncio.wait_for(self._reader, timeout=5)
-            except (TimeoutError, asyncio.CancelledError, WorldClosed):
-                pass
 
     async def wait_closed(self, timeout: float = 10.0) -> WorldClosed:
         assert self._reader is not None

@@ -1,5 +1,9 @@
-"""WebSocket routes. The world gateway (worlds.routing) owns /ws/world/."""
+"""WebSocket routes: the world gateway at /ws/world/ (docs/protocol.md)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-websocket_urlpatterns: list[URLPattern | URLResolver] = []
+from worlds.gateway import WorldConsumer
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = [
+    path("ws/world/", WorldConsumer.as_asgi()),
+]

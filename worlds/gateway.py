@@ -13,21 +13,24 @@ import logging
 import time
 from typing import Any
 
-import orjson
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from worlds.runtime.flood import FloodGuard, FloodVerdict
-from worlds.runtime.frames import error_frame
+from worlds.runtime.frames import error_bytes
 from worlds.runtime.hosting import get_hub
 from worlds.runtime.messages import Attach
+from worlds.sim.codec import (
+    MAX_FRAME_BYTES,
+    FloodGuard,
+    FloodVerdict,
+    ProtocolError,
+    decode_hello,
+    encode_frame,
+    error_frame_for,
+)
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_PROTOCOL_VERSIONS = (1,)
-SUPPORTED_ENCODINGS = ("json", "msgpack")
-MAX_FRAME_BYTES = 2048
 HELLO_TIMEOUT_SECONDS = 10.0
 
 CLOSE_PROTOCOL_ERROR = 4000
@@ -75,14 +78,18 @@ class WorldConsumer(AsyncWebsocketConsumer):
         raw: str | bytes = text_data if text_data is not None else (bytes_data or b"")
         self.last_receive = time.monotonic()
         if len(raw) > MAX_FRAME_BYTES:
-            await self._send_error("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+            await self._close_with_error(
+                "frame_too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes",
+                CLOSE_PROTOCOL_ERROR,
+            )  # fmt: skip
             return
-        verdict = self.flood.hit(self.last_receive)
+        verdict = self.flood.check(self.last_receive)
         if verdict is FloodVerdict.DISCONNECT:
-            await self._close_with_error("flood", "Too many frames; disconnecting.", CLOSE_FLOOD)
+            await self._close_with_error("flood", "too many frames; disconnecting", CLOSE_FLOOD)
             return
-        if verdict is FloodVerdict.REJECT:
-            await self._send_error("rate_limited", "Too many frames per second; frame dropped.")
+        if verdict is FloodVerdict.DROP_AND_NOTIFY:
+            await self._send_error("rate_limited", "too many frames per second; frames dropped")
+        if verdict is not FloodVerdict.ALLOW:
             return
         if self.attached:
             self.hub.forward(self, raw)
@@ -94,22 +101,29 @@ class WorldConsumer(AsyncWebsocketConsumer):
         timer = getattr(self, "_hello_timer", None)
         if timer is not None:
             timer.cancel()
+        if self.account_id:
+            await self.channel_layer.group_discard(f"account-{self.account_id}", self.channel_name)
+            await mark_disconnected(self.account_id, self.epoch)
         if self.attached:
             self.hub.unregister(self, "disconnect")
-            await self.channel_layer.group_discard(f"account-{self.account_id}", self.channel_name)
 
     # --- handshake ---------------------------------------------------------------------------
 
     async def _handle_hello(self, raw: str | bytes) -> None:
         try:
-            hello = parse_hello(raw)
-            payload = await consume_world_ticket(hello["ticket"])
-            await check_may_enter(payload)
+            hello = decode_hello(raw)
+        except ProtocolError as error:
+            await self.close_with(
+                CLOSE_PROTOCOL_ERROR, encode_frame(error_frame_for(error), "json")
+            )
+            return
+        try:
+            payload = await redeem_world_ticket(hello.ticket)
         except HelloRejected as rejected:
             await self._close_with_error(rejected.code, rejected.message, rejected.close_code)
             return
         self._hello_timer.cancel()
-        self.encoding = hello["enc"]
+        self.encoding = hello.encoding
         self.character_id = int(payload["character_id"])
         self.account_id = int(payload["account_id"])
         self.epoch = int(payload.get("session_epoch", 0))
@@ -138,12 +152,15 @@ class WorldConsumer(AsyncWebsocketConsumer):
         )
 
     async def send_frame(self, payload: bytes | str) -> None:
+        """JSON frames travel as WebSocket text, msgpack frames as binary (docs/protocol.md)."""
         if self.closed:
             return
-        if isinstance(payload, bytes):
-            await self.base_send({"type": "websocket.send", "bytes": payload})
-        else:
+        if isinstance(payload, str):
             await self.base_send({"type": "websocket.send", "text": payload})
+        elif self.encoding == "json":
+            await self.base_send({"type": "websocket.send", "text": payload.decode()})
+        else:
+            await self.base_send({"type": "websocket.send", "bytes": payload})
 
     async def close_with(self, code: int, payload: bytes | str = b"") -> None:
         if self.closed:
@@ -165,78 +182,48 @@ class WorldConsumer(AsyncWebsocketConsumer):
             CLOSE_TAKEN_OVER,
         )
 
+    async def account_restricted(self, event: dict[str, Any]) -> None:
+        """A GM suspended or banned the account while it was in the world."""
+        reason = str(event.get("reason") or "This account may no longer play.")
+        await self._close_with_error("account_restricted", reason, CLOSE_AUTH_FAILED)
+
     async def character_changed(self, event: dict[str, Any]) -> None:
         """Economy and GM changes are read by the shard on its own schedule; nothing to do here."""
 
     # --- helpers -----------------------------------------------------------------------------
 
     async def _send_error(self, code: str, message: str) -> None:
-        await self.send_frame(error_frame(code, message, encoding=self.encoding))
+        await self.send_frame(error_bytes(code, message, encoding=self.encoding))
 
     async def _close_with_error(self, code: str, message: str, close_code: int) -> None:
         if self.attached:
             self.hub.unregister(self, code)
             self.attached = False
-        await self.close_with(close_code, error_frame(code, message, encoding=self.encoding))
-
-
-def parse_hello(raw: str | bytes) -> dict[str, Any]:
-    """Validate the first frame: ``{"t": "hello", "v": 1, "enc": "json", "ticket": "..."}``."""
-    try:
-        frame = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise HelloRejected("malformed", "The hello frame must be JSON.", CLOSE_PROTOCOL_ERROR) from None
-    if not isinstance(frame, dict) or frame.get("t") != "hello":
-        raise HelloRejected("hello_expected", "Send the hello frame first.", CLOSE_PROTOCOL_ERROR)
-    version = frame.get("v")
-    if version not in SUPPORTED_PROTOCOL_VERSIONS or isinstance(version, bool):
-        raise HelloRejected(
-            "unsupported_version",
-            f"Protocol version {version!r} is not supported; supported: "
-            f"{list(SUPPORTED_PROTOCOL_VERSIONS)}.",
-            CLOSE_PROTOCOL_ERROR,
-        )
-    encoding = frame.get("enc", "json")
-    if encoding not in SUPPORTED_ENCODINGS:
-        raise HelloRejected(
-            "unsupported_encoding", f"Encoding must be one of {list(SUPPORTED_ENCODINGS)}.",
-            CLOSE_PROTOCOL_ERROR,
-        )  # fmt: skip
-    ticket = frame.get("ticket")
-    if not isinstance(ticket, str):
-        raise HelloRejected("ticket_required", "The hello frame needs a ticket.", CLOSE_AUTH_FAILED)
-    return {"v": version, "enc": encoding, "ticket": ticket}
-
-
-async def consume_world_ticket(ticket: str) -> dict[str, Any]:
-    from accounts.tickets import ticket_consume
-
-    payload = await sync_to_async(ticket_consume, thread_sensitive=False)(
-        purpose="world", ticket=ticket
-    )
-    if payload is None:
-        raise HelloRejected(
-            "invalid_ticket",
-            "The world ticket is unknown, expired or already used; join again.",
-            CLOSE_AUTH_FAILED,
-        )
-    return payload
+        await self.close_with(close_code, error_bytes(code, message, encoding=self.encoding))
 
 
 @database_sync_to_async
-def check_may_enter(payload: dict[str, Any]) -> None:
-    from accounts.models import User
-    from worlds.selectors import world_session_is_current
+def redeem_world_ticket(ticket: str) -> dict[str, Any]:
+    """Consume the ticket and mark the world session connected (worlds.services)."""
+    from worlds.services import world_ticket_redeem
 
-    user = User.objects.filter(pk=payload.get("account_id")).first()
-    refusal = "This account no longer exists." if user is None else user.standing_refusal()
-    if refusal:
-        raise HelloRejected("account_restricted", refusal, CLOSE_AUTH_FAILED)
-    if not world_session_is_current(
-        account_id=int(payload["account_id"]), epoch=int(payload.get("session_epoch", 0))
-    ):
+    entry = world_ticket_redeem(ticket=ticket)
+    if entry is None:
         raise HelloRejected(
-            "session_taken_over",
-            "A newer session for this account exists; join again.",
-            CLOSE_TAKEN_OVER,
+            "invalid_ticket",
+            "The world ticket is unknown, expired, already used or superseded; join again.",
+            CLOSE_AUTH_FAILED,
         )
+    return {
+        "account_id": entry.account_id,
+        "character_id": entry.character_id,
+        "shard": entry.shard,
+        "session_epoch": entry.session_epoch,
+    }
+
+
+@database_sync_to_async
+def mark_disconnected(account_id: int, epoch: int) -> None:
+    from worlds.services import world_session_disconnected
+
+    world_session_disconnected(account_id=account_id, epoch=epoch)

@@ -15,6 +15,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Protocol
 
+from worlds.runtime.frames import error_bytes
 from worlds.runtime.messages import Attach, Control, Detach, GatewayToShard, Intent, ShardBatch
 from worlds.runtime.transport import (
     LocalBus,
@@ -38,6 +39,7 @@ class HubConnection(Protocol):
 
     conn_id: str
     shard: str
+    encoding: str
     last_receive: float
 
     async def send_frame(self, payload: bytes | str) -> None: ...
@@ -162,17 +164,21 @@ class GatewayHub:
                 logger.exception("gateway watchdog failed")
 
     async def _close_idle_and_orphaned(self) -> None:
-        from worlds.runtime.frames import error_frame
-
         now = time.monotonic()
         for connection in list(self.connections.values()):
             if now - connection.last_receive > self.idle_timeout_seconds:
                 self.unregister(connection, "idle")
-                frame = error_frame("idle_timeout", "No frame received in time; closing.")
+                frame = error_bytes(
+                    "idle_timeout", "no frame received in time", encoding=connection.encoding
+                )
                 await connection.close_with(4004, frame)
                 continue
             silent_for = now - self._last_batch_from.get(connection.shard, now)
             if silent_for > SHARD_SILENCE_LIMIT_SECONDS:
                 self.unregister(connection, "shard_lost")
-                frame = error_frame("shard_unavailable", "The world server stopped answering.")
+                frame = error_bytes(
+                    "shard_unavailable",
+                    "the world server stopped answering; join again",
+                    encoding=connection.encoding,
+                )
                 await connection.close_with(4006, frame)

@@ -12,6 +12,7 @@ or declared dead and replaced) can therefore never overwrite newer state.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from collections.abc import Iterable
 from typing import Protocol
@@ -107,9 +108,9 @@ class DjangoCharacterStore:
         expected = self.versions.get(state.character_id)
         if expected is None:
             return 0
-        updated = Character.objects.filter(
-            pk=state.character_id, world_version=expected
-        ).update(**row_from_state(state), last_saved_at=now, world_version=expected + 1)
+        updated = Character.objects.filter(pk=state.character_id, world_version=expected).update(
+            **row_from_state(state), last_saved_at=now, world_version=expected + 1
+        )
         if updated:
             self.versions[state.character_id] = expected + 1
         else:
@@ -119,16 +120,18 @@ class DjangoCharacterStore:
 
     def hand_off(self, *, state: PlayerState, realm: str, from_shard: str) -> tuple[str, str]:
         """Persist the character in its new zone and name the shard that owns that zone."""
-        from worlds.selectors import shard_pick_for_zone
+        from worlds.models import Realm
+        from worlds.selectors import shard_pick_for_join
 
-        target = shard_pick_for_zone(realm_slug=realm, zone=state.zone, exclude=from_shard)
-        if target is None:
+        realm_row = Realm.objects.get(slug=realm)
+        target = shard_pick_for_join(realm=realm_row, region=realm_row.region, zone=state.zone)
+        if target is None or target.name == from_shard:
             raise EntryRefused("zone_unavailable", f"No server hosts {state.zone} right now.")
         if not self.save_states([state], logout=True):
             raise EntryRefused("handoff_stale", "The character moved elsewhere meanwhile.")
         token = secrets.token_urlsafe(16)
         cache.set(_handoff_key(state.character_id), token, timeout=HANDOFF_TTL_SECONDS)
-        return target, token
+        return target.name, token
 
     def heartbeat(
         self,
@@ -144,7 +147,11 @@ class DjangoCharacterStore:
         from worlds.services import shard_heartbeat
 
         shard_heartbeat(
-            shard_name=shard, population=population, status=status, version=version
+            shard_name=shard,
+            population=population,
+            status=status,
+            version=version,
+            realm_slug=realm,
         )
 
 
@@ -184,32 +191,36 @@ def state_from_character(character: Character) -> PlayerState:
         zone=character.zone,
         x=character.x,
         y=character.y,
-        facing=character.facing,
+        facing=octant_from_radians(character.facing),
         hp=character.hp,
         max_hp=character.max_hp,
-        resource=character.resource,
-        max_resource=character.max_resource,
         level=character.level,
-        xp=character.xp,
         class_id=character.class_id,
-        race_id=character.race_id,
         appearance=dict(character.appearance or {}),
     )
 
 
 def row_from_state(state: PlayerState) -> dict[str, object]:
+    """The columns the world owns. Resource and XP are not simulated yet, so never written."""
     return {
         "zone": state.zone,
         "x": state.x,
         "y": state.y,
-        "facing": state.facing,
-        "hp": state.hp,
+        "facing": radians_from_octant(state.facing),
+        "hp": min(state.hp, state.max_hp),
         "max_hp": state.max_hp,
-        "resource": state.resource,
-        "max_resource": state.max_resource,
         "level": state.level,
-        "xp": state.xp,
     }
+
+
+# The sim faces in octants (0 = north, clockwise, screen y grows southwards); the character row
+# stores radians from east towards south (the same clockwise turn on screen).
+def radians_from_octant(octant: int) -> float:
+    return round(((octant - 2) % 8) * math.pi / 4, 6)
+
+
+def octant_from_radians(radians: float) -> int:
+    return (round(radians / (math.pi / 4)) + 2) % 8
 
 
 def _handoff_key(character_id: int) -> str:

@@ -21,19 +21,32 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from mmo_platform import metrics
 from worlds.runtime import persistence
-from worlds.runtime.frames import error_frame
-from worlds.runtime.messages import Attach, Control, Detach, GatewayToShard, Intent, ShardBatch
-from worlds.runtime.messages import gateway_of
+from worlds.runtime.frames import error_bytes
+from worlds.runtime.messages import (
+    Attach,
+    Control,
+    Detach,
+    GatewayToShard,
+    Intent,
+    ShardBatch,
+    gateway_of,
+)
 from worlds.runtime.transport import ShardOutbox
 from worlds.sim.codec import ProtocolError, decode_client_frame, encode_frame
-from worlds.sim.world import PlayerState, ShardSim, SimConfig
+from worlds.sim.config import SimConfig
+from worlds.sim.entities import SuspicionReport
+from worlds.sim.intents import ClientHello
+from worlds.sim.world import ShardSim, ZoneTransfer
 from worlds.sim.zonemap import ZoneMap
 
 logger = logging.getLogger(__name__)
+cheat_logger = logging.getLogger("mmo.cheat")
 
 CLOSE_TAKEN_OVER = 4002
 CLOSE_SHUTDOWN = 4005
+CLOSE_KICKED = 4007
 KEEPALIVE_SECONDS = 1.0
 
 
@@ -75,7 +88,7 @@ class ShardRunner:
         self.config = config
         self.name = config.name
         self.owned_zones = owned_zones
-        self.sim = ShardSim({z: zone_maps[z] for z in owned_zones}, config.sim)
+        self.sim = ShardSim(zone_maps, config.sim, owned_zones=owned_zones)
         self.zone_maps = zone_maps
         self.outbox = outbox
         self.store = store or persistence.DjangoCharacterStore()
@@ -109,7 +122,7 @@ class ShardRunner:
         self._stopping.set()
         if self._loop_task is not None:
             await self._loop_task
-        bye = error_frame("server_shutdown", "The world server is restarting; reconnect shortly.")
+        bye = error_bytes("server_shutdown", "The world server is restarting; reconnect shortly.")
         batches: dict[str, ShardBatch] = {}
         for seat in self.seats.values():
             if seat.conn_id is not None:
@@ -146,13 +159,18 @@ class ShardRunner:
     # --- the tick ----------------------------------------------------------------------------
 
     async def tick(self, now: float) -> None:
-        self._apply_inbox(now)
-        self._expire_dropped(now)
-        output = self.sim.tick(now)
+        with metrics.time_tick(self.name, 1.0 / self.config.tick_hz):
+            self._apply_inbox(now)
+            self._expire_dropped(now)
+            output = self.sim.tick(now)
+            batches = self._encode_frames(output.frames)
         self.tick_count += 1
-        batches = self._encode_frames(output.frames)
+        metrics.FRAMES_OUT.labels(shard=self.name).inc(len(output.frames))
+        metrics.BYTES_OUT.labels(shard=self.name).inc(sum(map(len, output.frames.values())))
         for transfer in output.transfers:
             self._spawn(self._hand_off(transfer))
+        for report in output.suspects:
+            self._handle_suspect(report)
         for gateway_id, controls in self.pending_controls.items():
             batches.setdefault(gateway_id, ShardBatch(self.name)).controls.extend(controls)
         self.pending_controls.clear()
@@ -160,13 +178,13 @@ class ShardRunner:
         if batches:
             await self.outbox.publish_many(batches)
 
-    def _encode_frames(self, frames: dict[str, object]) -> dict[str, ShardBatch]:
+    def _encode_frames(self, frames: dict[str, bytes]) -> dict[str, ShardBatch]:
+        """Group the sim's already-encoded frames by gateway (one batch per gateway)."""
         batches: dict[str, ShardBatch] = {}
-        for key, frame in frames.items():
+        for key, payload in frames.items():
             seat = self.seats.get(key)
             if seat is None or seat.conn_id is None:
                 continue
-            payload = encode_frame(frame, seat.encoding)
             gateway_id = gateway_of(seat.conn_id)
             batch = batches.get(gateway_id)
             if batch is None:
@@ -207,9 +225,15 @@ class ShardRunner:
         try:
             intent = decode_client_frame(item.raw, seat.encoding)
         except ProtocolError as error:
-            self.sim.report_error(key, error.code, error.message, getattr(error, "seq", None))
+            metrics.INTENTS_REJECTED.labels(reason=error.code).inc()
+            self.sim.report_error(key, error.code, error.message, error.seq)
+            if error.fatal and seat.conn_id is not None:
+                self._queue_close(seat.conn_id, 4000, error.code, error.message, seat.encoding)
             return
-        self.sim.submit(key, intent)
+        if isinstance(intent, ClientHello):
+            self.sim.report_error(key, "unexpected_hello", "hello was already received", None)
+            return
+        self.sim.submit(key, intent, now=self.sim.now)
 
     def _begin_attach(self, item: Attach) -> None:
         key = f"ch{item.character_id}"
@@ -224,11 +248,15 @@ class ShardRunner:
     def _rebind(self, seat: Seat, item: Attach) -> None:
         """Reconnect within the grace period, or a takeover: same entity, new socket."""
         if item.epoch < seat.epoch:
-            self._queue_close(item.conn_id, CLOSE_TAKEN_OVER, "session_taken_over")
+            self._queue_close(
+                item.conn_id, CLOSE_TAKEN_OVER, "session_taken_over", "", item.encoding
+            )
             return
         if seat.conn_id is not None and seat.conn_id != item.conn_id:
             self.key_by_conn.pop(seat.conn_id, None)
-            self._queue_close(seat.conn_id, CLOSE_TAKEN_OVER, "session_taken_over")
+            self._queue_close(
+                seat.conn_id, CLOSE_TAKEN_OVER, "session_taken_over", "", seat.encoding
+            )
         key = f"ch{seat.character_id}"
         seat.conn_id, seat.encoding, seat.epoch, seat.dropped_at = (
             item.conn_id,
@@ -237,7 +265,7 @@ class ShardRunner:
             None,
         )
         self.key_by_conn[item.conn_id] = key
-        self.sim.resync_player(key)
+        self.sim.rebind(key, key, encoding=item.encoding)
         self._send_welcome(key, seat)
 
     async def _load_and_add(self, item: Attach) -> None:
@@ -250,7 +278,7 @@ class ShardRunner:
                 transfer_token=item.transfer_token,
             )
         except persistence.EntryRefused as refused:
-            self._queue_close(item.conn_id, 4001, refused.code, refused.message)
+            self._queue_close(item.conn_id, 4001, refused.code, refused.message, item.encoding)
             return
         key = f"ch{item.character_id}"
         if key in self.seats:  # a concurrent attach for the same character won the race
@@ -259,13 +287,12 @@ class ShardRunner:
         seat = Seat(item.character_id, item.account_id, item.epoch, item.conn_id, item.encoding)
         self.seats[key] = seat
         self.key_by_conn[item.conn_id] = key
-        self.sim.add_player(key, state)
+        self.sim.add_player(key, state, encoding=item.encoding, now=self.sim.now)
         self._send_welcome(key, seat)
 
     def _send_welcome(self, key: str, seat: Seat) -> None:
         assert seat.conn_id is not None
-        welcome = self.sim.welcome_frame(key, tick_hz=self.config.tick_hz, shard=self.name)
-        payload = encode_frame(welcome, seat.encoding)
+        payload = encode_frame({**self.sim.welcome(key), "shard": self.name}, seat.encoding)
         batch = ShardBatch(self.name, frames=[(seat.conn_id, payload)])
         self._spawn(self.outbox.publish(gateway_of(seat.conn_id), batch))
 
@@ -276,6 +303,7 @@ class ShardRunner:
         seat = self.seats[key]
         if seat.conn_id == item.conn_id:
             seat.conn_id, seat.dropped_at = None, now
+            self.sim.detach(key)
 
     def _expire_dropped(self, now: float) -> None:
         grace = self.config.reconnect_grace
@@ -289,24 +317,48 @@ class ShardRunner:
             state = self.sim.remove_player(key)
             self._spawn(asyncio.to_thread(self.store.save_states, [state], logout=True))
 
-    def _queue_close(self, conn_id: str, code: int, error: str, message: str = "") -> None:
-        payload = error_frame(error, message or error.replace("_", " ").capitalize() + ".")
+    def _queue_close(
+        self, conn_id: str, code: int, error: str, message: str = "", encoding: str = "json"
+    ) -> None:
+        text = message or error.replace("_", " ")
+        payload = error_bytes(error, text, encoding=encoding)
         control = Control("close", conn_id, code, payload)
         self.pending_controls.setdefault(gateway_of(conn_id), []).append(control)
 
+    def _handle_suspect(self, report: SuspicionReport) -> None:
+        """AC-style escalation: log at the first threshold, disconnect at the second."""
+        cheat_logger.warning(
+            "shard=%s character=%s action=%s score=%.1f last=%s violations=%s",
+            self.name,
+            report.character_id,
+            report.action,
+            report.score,
+            report.last_reason,
+            report.violations,
+        )
+        seat = self.seats.get(report.conn_id)
+        if report.action == "kick" and seat is not None and seat.conn_id is not None:
+            self._queue_close(
+                seat.conn_id,
+                CLOSE_KICKED,
+                "kicked",
+                "disconnected: too many impossible moves",
+                seat.encoding,
+            )
+
     # --- hand-off to another shard -----------------------------------------------------------
 
-    async def _hand_off(self, transfer: object) -> None:
+    async def _hand_off(self, transfer: ZoneTransfer) -> None:
         """Save the character into its new zone, then point its connection at the owner.
 
         The database row is the hand-off: the target shard admits the character only with the
         transfer token written here, so the character is never in two zones nor in none.
         """
-        key = transfer.key  # type: ignore[attr-defined]
+        key = transfer.conn_id
         seat = self.seats.pop(key, None)
         if seat is None:
             return
-        state: PlayerState = transfer.state  # type: ignore[attr-defined]
+        state = transfer.state
         try:
             target, token = await asyncio.to_thread(
                 self.store.hand_off, state=state, realm=self.config.realm, from_shard=self.name
@@ -315,7 +367,7 @@ class ShardRunner:
             logger.warning("hand-off of %s failed: %s", key, refused.message)
             if seat.conn_id is not None:
                 self.key_by_conn.pop(seat.conn_id, None)
-                self._queue_close(seat.conn_id, 4006, refused.code, refused.message)
+                self._queue_close(seat.conn_id, 4006, refused.code, refused.message, seat.encoding)
             return
         if seat.conn_id is None:
             return
@@ -342,6 +394,7 @@ class ShardRunner:
             )
 
     def _heartbeat_sync(self, status: str | None) -> None:
+        self._sample_metrics()
         self.store.heartbeat(
             shard=self.name,
             realm=self.config.realm,
@@ -351,6 +404,20 @@ class ShardRunner:
             zones=sorted(self.owned_zones),
             capacity=self.config.capacity,
         )
+
+    def _sample_metrics(self) -> None:
+        by_zone: dict[str, int] = dict.fromkeys(self.owned_zones, 0)
+        for key in self.seats:
+            if self.sim.has_player(key):
+                zone = self.sim.snapshot_player(key).zone
+                by_zone[zone] = by_zone.get(zone, 0) + 1
+                rtt = self.sim.rtt_ms(key)
+                if rtt is not None:
+                    metrics.RTT_SECONDS.observe(rtt / 1000.0)
+        for zone, count in by_zone.items():
+            metrics.PLAYERS_ONLINE.labels(realm=self.config.realm, shard=self.name, zone=zone).set(
+                count
+            )
 
     def _spawn(self, awaitable: object) -> None:
         task = asyncio.ensure_future(awaitable)  # type: ignore[call-overload]

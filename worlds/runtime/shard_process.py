@@ -54,7 +54,9 @@ async def run_shard_process(opts: ShardProcessOptions, stop: asyncio.Event) -> N
     listener = asyncio.create_task(listen_shard_channel(client, opts.name, runner.receive, ready))
     await asyncio.wait_for(ready.wait(), timeout=10)
     await runner.start()
-    logger.info("shard %s ticking (realm %s, zones %s)", opts.name, realm, sorted(runner.owned_zones))
+    logger.info(
+        "shard %s ticking (realm %s, zones %s)", opts.name, realm, sorted(runner.owned_zones)
+    )
     await stop.wait()
     logger.info("shard %s stopping: saving every character", opts.name)
     await runner.stop()
