@@ -146,7 +146,7 @@ class WorldClient:
         if isinstance(ack, int):
             self._record_ack(ack)
         for event in frame.get("ev", ()) or ():
-            if isinstance(event, dict) and event.get("t") == "error":
+            if isinstance(event, dict) and event.get("e") == "error":
                 self.errors.append(event)
         self.last_frame = frame
         if self.on_frame is not None:

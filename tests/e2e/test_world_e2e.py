@@ -98,3 +98,140 @@ def test_two_players_see_each_other_move(shard: None, live_world: LiveWorld) -> 
         await b.close()
 
     asyncio.run(scenario())
+
+
+def test_impossible_move_is_rejected_with_a_correction(shard: None, live_world: LiveWorld) -> None:
+    alice = make_player("Alice")
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        me = a.welcome["you"]  # type: ignore[index]
+        corrections: list[dict[str, Any]] = []
+        a.on_frame = lambda frame: corrections.append(frame["you"]) if "you" in frame else None
+        seq = await a.send("move", x=me["x"] + 15.0, y=me["y"], ct=1000.0, cid=me["cor"])
+        await wait_until(lambda: bool(corrections) and a.acked >= seq)
+        correction = corrections[-1]
+        assert correction["cor"] > me["cor"]
+        assert (correction["x"], correction["y"]) == (me["x"], me["y"])
+        await a.close()
+
+    asyncio.run(scenario())
+
+
+def test_far_player_is_not_sent(shard: None, live_world: LiveWorld) -> None:
+    near = make_player("Nearby", dx=1.0)
+    far_user = UserFactory(username="faraway")
+    field_spawn = get_zone_maps()["field"].spawn_points["default"]
+    far = CharacterFactory(
+        account=far_user,
+        realm=near.realm,
+        name="Faraway",
+        zone="field",
+        x=field_spawn.x,
+        y=field_spawn.y,
+    )
+    viewer = make_player("Viewer")
+
+    async def scenario() -> None:
+        n = await enter(live_world, near)
+        f = await enter(live_world, far)
+        v = await enter(live_world, viewer)
+        track_entities(v)
+        await wait_until(lambda: n.welcome["you"]["id"] in seen_entities(v))  # type: ignore[index]
+        await asyncio.sleep(0.3)
+        assert f.welcome["you"]["id"] not in seen_entities(v)  # type: ignore[index]
+        for client in (n, f, v):
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_reconnect_within_grace_resumes_the_same_entity(shard: None, live_world: LiveWorld) -> None:
+    alice = make_player("Alice")
+    bob = make_player("Bob", dx=2.0)
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        b = await enter(live_world, bob)
+        track_entities(b)
+        entity_id = a.welcome["you"]["id"]  # type: ignore[index]
+        await wait_until(lambda: entity_id in seen_entities(b))
+        await a.close()
+        again = await enter(live_world, alice)
+        assert again.welcome["you"]["id"] == entity_id  # type: ignore[index]
+        await asyncio.sleep(0.3)
+        # Bob never saw the entity leave and come back as a second one.
+        assert list(seen_entities(b)) == [entity_id]
+        await again.close()
+        await b.close()
+
+    asyncio.run(scenario())
+
+
+def test_second_login_takes_over_the_first_connection(shard: None, live_world: LiveWorld) -> None:
+    alice = make_player("Alice")
+
+    async def scenario() -> None:
+        first = await enter(live_world, alice)
+        entity_id = first.welcome["you"]["id"]  # type: ignore[index]
+        second = await enter(live_world, alice)
+        closed = await first.wait_closed()
+        assert closed.code == 4002
+        assert closed.last_error is not None
+        assert closed.last_error["code"] == "session_taken_over"
+        assert second.welcome["you"]["id"] == entity_id  # type: ignore[index]
+        await second.close()
+
+    asyncio.run(scenario())
+
+
+def test_bad_frames_get_error_frames_and_the_connection_survives(
+    shard: None, live_world: LiveWorld
+) -> None:
+    alice = make_player("Alice")
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        await a.send_raw('{"t":"move","seq":1,"x":"east"}')
+        await a.send_raw('{"t":"teleport","seq":2}')
+        await wait_until(
+            lambda: {e["code"] for e in a.errors} >= {"invalid_intent", "unknown_intent"}
+        )
+        seq = await a.send("ping", ct=5.0)
+        await wait_until(lambda: a.acked >= seq)
+        await a.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ('{"t":"chat","seq":1,"channel":"say","text":"' + "x" * 5000 + '"}', "frame_too_large"),
+        ("[1,2,3]", "bad_frame"),
+        ("not json at all", "bad_frame"),
+    ],
+)
+def test_garbage_frame_closes_with_protocol_error(
+    shard: None, live_world: LiveWorld, frame: str, code: str
+) -> None:
+    alice = make_player("Alice")
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        await a.send_raw(frame)
+        closed = await a.wait_closed()
+        assert closed.code == 4000
+        assert closed.last_error is not None and closed.last_error["code"] == code
+
+    asyncio.run(scenario())
+
+
+def test_unknown_ticket_is_refused(shard: None, live_world: LiveWorld) -> None:
+    async def scenario() -> None:
+        client = WorldClient(live_world.base_url.replace("http", "ws") + "/ws/world/", "x" * 40)
+        with pytest.raises(Exception) as raised:
+            await client.connect()
+        assert getattr(raised.value, "code", None) == 4001
+
+    asyncio.run(scenario())

@@ -142,7 +142,11 @@ class ShardRunner:
         last_flush = last_heartbeat = next_tick
         while not self._stopping.is_set():
             started = time.monotonic()
-            await self.tick(started)
+            try:
+                await self.tick(started)
+            except Exception:  # one bad tick must not stop the world; it is logged and counted
+                logger.exception("shard %s: tick %s failed", self.name, self.tick_count)
+                metrics.INTENTS_REJECTED.labels(reason="tick_failure").inc()
             now = time.monotonic()
             self.tick_seconds_last = now - started
             if now - last_flush >= self.config.flush_interval:

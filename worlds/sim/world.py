@@ -1,0 +1,589 @@
+"""``ShardSim``: the authoritative simulation of the zones one shard process owns.
+
+Adapters (gateway consumer, shard runner) drive it like this::
+
+    zones = load_zone_dir(Path("content/zones"))
+    sim = ShardSim(zones, SimConfig(), owned_zones={"town", "field"})
+    entity_id = sim.add_player("conn-1", PlayerState(...), encoding="json", now=t)
+    send(encode_frame(sim.welcome("conn-1"), "json"))       # then tick frames follow
+    sim.submit("conn-1", decode_client_frame(raw, "json"))  # any time; applied next tick
+    out = sim.tick(now)                                     # every 1/tick_hz seconds
+    for conn_id, data in out.frames.items(): send(data)      # <= 1 frame per client per tick
+    for transfer in out.transfers: hand_off(transfer)        # zone owned by another shard
+    for report in out.suspects: log_or_kick(report)
+    states = sim.drain_dirty()                              # periodically, batch-save them
+    final = sim.remove_player("conn-1")                     # on disconnect: save it
+
+Determinism: the sim reads no clock and no randomness; ``now`` (seconds, any monotonic origin)
+is passed to ``add_player`` and ``tick``. Same calls in the same order give the same frames.
+
+Concurrency: not thread-safe; call it from one thread (the shard's tick loop), adapters queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from worlds.sim.codec import MAX_FRAME_BYTES, PROTOCOL_VERSION
+from worlds.sim.config import SimConfig
+from worlds.sim.entities import Player, PlayerState, SuspicionReport
+from worlds.sim.frames import (
+    ENCODINGS,
+    ClientExtras,
+    Fragment,
+    UpdateTable,
+    build_update_table,
+    json_tick_frame,
+    msgpack_tick_frame,
+    render_json_records,
+    render_msgpack_records,
+    welcome_frame,
+)
+from worlds.sim.intents import (
+    ChatIntent,
+    EmoteIntent,
+    FaceIntent,
+    MoveIntent,
+    PingIntent,
+    StopIntent,
+)
+from worlds.sim.movement import REASON_NAMES
+from worlds.sim.zone import ZoneSim
+from worlds.sim.zonemap import DEFAULT_SPAWN_ID, Portal, ZoneMap
+
+
+class SimError(Exception):
+    """Misuse of the sim API by an adapter (a bug there, not bad client input)."""
+
+
+class UnknownConnection(SimError, KeyError):
+    pass
+
+
+class DuplicatePlayer(SimError):
+    pass
+
+
+class ZoneNotOwned(SimError):
+    pass
+
+
+@dataclass(frozen=True)
+class ZoneTransfer:
+    """A player walked into a portal to a zone another shard owns. The sim has already removed
+    the player (as ``remove_player`` would); ``state`` is positioned at the arrival spawn point
+    in ``state.zone``. The adapter saves it and hands the connection to the owning shard."""
+
+    conn_id: str
+    entity_id: int
+    state: PlayerState
+    from_zone: str
+    portal_id: str
+    to_spawn: str
+
+
+@dataclass
+class TickOutput:
+    tick: int
+    now: float
+    frames: dict[str, bytes]  # conn_id -> encoded tick frame (JSON text bytes or msgpack)
+    transfers: list[ZoneTransfer] = field(default_factory=list)
+    suspects: list[SuspicionReport] = field(default_factory=list)
+    dirty_count: int = 0  # characters with unsaved durable changes (see drain_dirty)
+
+
+@dataclass
+class _AreaEvent:
+    """An event for everyone who sees ``speaker`` (and the speaker), resolved after AOI."""
+
+    zone: ZoneSim
+    speaker: Player
+    fragment: Fragment
+
+
+class ShardSim:
+    """All zones of one shard. See the module docstring for the adapter's view."""
+
+    def __init__(
+        self,
+        zone_maps: dict[str, ZoneMap],
+        config: SimConfig | None = None,
+        *,
+        owned_zones: Iterable[str] | None = None,
+        first_entity_id: int = 1,
+    ) -> None:
+        self.config = config or SimConfig()
+        self.zone_maps = dict(zone_maps)
+        owned = set(zone_maps) if owned_zones is None else set(owned_zones)
+        unknown = owned - set(zone_maps)
+        if unknown:
+            raise ZoneNotOwned(f"owned zones without a map: {sorted(unknown)}")
+        self.zones = {zone_id: ZoneSim(zone_maps[zone_id], self.config) for zone_id in sorted(owned)}
+        self.tick_number = 0
+        self.now = 0.0
+        self._next_entity_id = first_entity_id
+        self._players: dict[str, Player] = {}
+        self._by_character: dict[int, Player] = {}
+        self._slow: list[tuple[Player, Any]] = []
+        self._extras: dict[Player, ClientExtras] = {}
+        self._area_events: list[_AreaEvent] = []
+        self._enter_cache: dict[Player, Fragment] = {}
+        self._suspects: list[SuspicionReport] = []
+
+    # -- players ---------------------------------------------------------------------------
+
+    def add_player(
+        self, conn_id: str, state: PlayerState, *, encoding: str = "json", now: float | None = None
+    ) -> int:
+        """Place a character in its zone; returns its entity id. A saved position that is not
+        walkable any more (content changed) falls back to the zone's default spawn point."""
+        if conn_id in self._players:
+            raise DuplicatePlayer(f"connection {conn_id!r} already has a player")
+        if state.character_id in self._by_character:
+            raise DuplicatePlayer(
+                f"character {state.character_id} is already in the world; use rebind()"
+            )
+        zone = self.zones.get(state.zone)
+        if zone is None:
+            raise ZoneNotOwned(f"zone {state.zone!r} is not simulated by this shard")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}")
+        player = Player(
+            conn_id=conn_id, entity_id=self._next_entity_id, state=state, encoding=encoding
+        )
+        self._next_entity_id += 1
+        x, y = state.x, state.y
+        if not zone.map.is_walkable(x, y):
+            spawn = zone.map.spawn_points[DEFAULT_SPAWN_ID]
+            x, y = spawn.x, spawn.y
+        player.last_heard = self.now if now is None else now
+        zone.add_player(player, round(x, 2), round(y, 2), state.facing % 8, player.last_heard)
+        self._players[conn_id] = player
+        self._by_character[player.character_id] = player
+        return player.entity_id
+
+    def remove_player(self, conn_id: str) -> PlayerState:
+        """Take the player out of the world (leave events go to its viewers next tick)."""
+        player = self._player(conn_id)
+        state = self._state_of(player)
+        self.zones[player.zone_id].remove_player(player)
+        self._forget(player)
+        return state
+
+    def snapshot_player(self, conn_id: str) -> PlayerState:
+        return self._state_of(self._player(conn_id))
+
+    def detach(self, conn_id: str) -> None:
+        """The connection dropped but the character stays (reconnect grace): no frames."""
+        self._player(conn_id).attached = False
+
+    def rebind(self, old_conn_id: str, new_conn_id: str, *, encoding: str = "json") -> int:
+        """Resume (reconnect) or take over (second login) the same entity on a new connection.
+        The new client starts with seq 0 and a new correction id (see ``welcome``) and gets
+        every visible entity as ``enter`` in its next frame."""
+        player = self._player(old_conn_id)
+        if new_conn_id != old_conn_id and new_conn_id in self._players:
+            raise DuplicatePlayer(f"connection {new_conn_id!r} already has a player")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}")
+        del self._players[old_conn_id]
+        self._players[new_conn_id] = player
+        self._extras.pop(player, None)
+        player.conn_id = new_conn_id
+        player.encoding = encoding
+        player.attached = True
+        player.last_seq = 0
+        player.last_acked = 0
+        zone = self.zones[player.zone_id]
+        self._issue_correction(player, zone)
+        zone.interest.forget_viewer(player.slot)
+        return player.entity_id
+
+    def welcome(self, conn_id: str) -> dict[str, Any]:
+        """The ``welcome`` frame for this connection (encode with ``codec.encode_frame``)."""
+        player = self._player(conn_id)
+        zone = self.zones[player.zone_id]
+        return welcome_frame(
+            protocol_version=PROTOCOL_VERSION,
+            tick_hz=self.config.tick_hz,
+            tick=self.tick_number,
+            you=self._you(player, zone),
+            zone=zone.map.client_payload(),
+            limits={
+                "max_frame_bytes": MAX_FRAME_BYTES,
+                "chat_max_length": self.config.chat_max_length,
+                "max_speed": self.config.max_speed,
+                "view_radius": self.config.view_radius,
+                "emotes": sorted(self.config.emotes),
+            },
+        )
+
+    def report_error(self, conn_id: str, code: str, message: str, seq: int | None) -> None:
+        """Put an ``error`` event in this client's next frame (e.g. a frame the adapter could
+        not decode); unknown connections are ignored."""
+        player = self._players.get(conn_id)
+        if player is not None:
+            self._error(player, code, message, seq)
+
+    def has_player(self, conn_id: str) -> bool:
+        return conn_id in self._players
+
+    def player_count(self) -> int:
+        return len(self._players)
+
+    def cheat_counters(self, conn_id: str) -> dict[str, Any]:
+        cheat = self._player(conn_id).cheat
+        return {
+            "violations": dict(cheat.violations),
+            "score": cheat.decayed_score(self.now, self.config.suspicion_half_life),
+            "stale_seq": cheat.stale_seq,
+            "stale_moves": cheat.stale_moves,
+        }
+
+    def rtt_ms(self, conn_id: str) -> float | None:
+        return self._player(conn_id).rtt
+
+    def last_heard(self, conn_id: str) -> float:
+        return self._player(conn_id).last_heard
+
+    def visible_entity_ids(self, conn_id: str) -> set[int]:
+        """Entity ids this client currently sees (diagnostics and tests)."""
+        player = self._player(conn_id)
+        zone = self.zones[player.zone_id]
+        slots = zone.interest.visible_to(player.slot)
+        return set(zone.entity_ids[slots].tolist())
+
+    def drain_dirty(self) -> list[PlayerState]:
+        """States of characters with durable changes since the last drain; clears the marks."""
+        states: list[PlayerState] = []
+        for zone in self.zones.values():
+            slots = np.flatnonzero(zone.durable_dirty)
+            zone.durable_dirty[slots] = False
+            states.extend(self._state_of(zone.players[slot]) for slot in slots.tolist())
+        return states
+
+    # -- intents ---------------------------------------------------------------------------
+
+    def submit(self, conn_id: str, intent: Any, now: float | None = None) -> bool:
+        """Queue a decoded intent for the next tick. Returns False if it was dropped: unknown
+        connection (already removed), seq not above the last one, or a move made before the
+        client applied the latest correction. Unknown intent objects get an error event."""
+        player = self._players.get(conn_id)
+        if player is None:
+            return False
+        if now is not None:
+            player.last_heard = now
+        seq = getattr(intent, "seq", None)
+        if not isinstance(seq, int) or seq <= player.last_seq:
+            player.cheat.stale_seq += 1
+            return False
+        player.last_seq = seq
+        if intent.__class__ is MoveIntent:
+            if intent.cid != player.cid:
+                player.cheat.stale_moves += 1
+                return False
+            self.zones[player.zone_id].queue_move(player, intent)
+        else:
+            self._slow.append((player, intent))
+        return True
+
+    # -- the tick --------------------------------------------------------------------------
+
+    def tick(self, now: float) -> TickOutput:
+        """Advance one fixed step: apply queued intents, move, update interest, build frames."""
+        self.tick_number += 1
+        self.now = now
+        out = TickOutput(tick=self.tick_number, now=now, frames={})
+        self._handle_slow_intents(now)
+        for zone in list(self.zones.values()):
+            self._handle_moves(zone, now, out)
+        for zone in self.zones.values():
+            delta = zone.update_interest(self.tick_number)
+            self._deliver_area_events(zone)
+            self._collect_changes(zone)
+            self._build_frames(zone, delta, out)
+        for zone in self.zones.values():
+            zone.end_tick()
+            out.dirty_count += int(np.count_nonzero(zone.durable_dirty))
+        out.suspects, self._suspects = self._suspects, []
+        self._extras = {}
+        self._area_events = []
+        return out
+
+    def _handle_slow_intents(self, now: float) -> None:
+        queue, self._slow = self._slow, []
+        for player, intent in queue:
+            if self._players.get(player.conn_id) is not player:
+                continue  # removed (or transferred) since it was queued
+            zone = self.zones[player.zone_id]
+            kind = intent.__class__
+            if kind is StopIntent:
+                zone.set_walking(player.slot, False)
+            elif kind is FaceIntent:
+                zone.set_facing(player.slot, intent.facing)
+            elif kind is ChatIntent:
+                self._chat(player, zone, intent)
+            elif kind is EmoteIntent:
+                self._emote(player, zone, intent)
+            elif kind is PingIntent:
+                self._ping(player, intent, now)
+            else:
+                self._error(
+                    player, "unknown_intent", f"unknown intent {kind.__name__}", intent.seq
+                )
+
+    def _chat(self, player: Player, zone: ZoneSim, intent: ChatIntent) -> None:
+        text = intent.text[: self.config.chat_max_length]
+        fragment = Fragment(
+            {"e": "chat", "ch": intent.channel, "from": player.entity_id, "name": player.name,
+             "text": text}
+        )
+        if intent.channel == "zone":
+            for other in zone.players.values():
+                self._extras_of(other).events.append(fragment)
+        else:
+            self._area_events.append(_AreaEvent(zone, player, fragment))
+
+    def _emote(self, player: Player, zone: ZoneSim, intent: EmoteIntent) -> None:
+        if intent.emote not in self.config.emotes:
+            self._error(player, "unknown_emote", f"unknown emote '{intent.emote}'", intent.seq)
+            return
+        fragment = Fragment({"e": "emote", "from": player.entity_id, "emote": intent.emote})
+        self._area_events.append(_AreaEvent(zone, player, fragment))
+
+    def _ping(self, player: Player, intent: PingIntent, now: float) -> None:
+        now_ms = round(now * 1000.0, 3)
+        if intent.echo is not None and intent.held is not None:
+            rtt = now_ms - intent.echo - intent.held
+            if 0.0 <= rtt <= 60_000.0:
+                player.rtt = rtt
+        self._extras_of(player).events.append(
+            Fragment({"e": "pong", "ct": intent.ct, "st": now_ms})
+        )
+
+    def _error(self, player: Player, code: str, message: str, seq: int | None) -> None:
+        event: dict[str, Any] = {"e": "error", "code": code, "msg": message}
+        if seq is not None:
+            event["seq"] = seq
+        self._extras_of(player).events.append(Fragment(event))
+
+    def _handle_moves(self, zone: ZoneSim, now: float, out: TickOutput) -> None:
+        outcome = zone.process_moves(now)
+        for player, reason in outcome.rejected:
+            self._record_violation(player, REASON_NAMES[reason], now)
+            self._issue_correction(player, zone)
+        for player, portal in outcome.portals:
+            self._enter_portal(player, zone, portal, now, out)
+
+    def _record_violation(self, player: Player, reason: str, now: float) -> None:
+        config = self.config
+        cheat = player.cheat
+        score = cheat.add(reason, config.suspicion_weights[reason], now, config.suspicion_half_life)
+        action = None
+        if score >= config.suspicion_kick_threshold and not cheat.kicked:
+            cheat.kicked = True
+            action = "kick"
+        elif score >= config.suspicion_log_threshold and not cheat.logged:
+            cheat.logged = True
+            action = "log"
+        elif score < config.suspicion_log_threshold / 2:
+            cheat.logged = False
+        if action is not None:
+            self._suspects.append(
+                SuspicionReport(
+                    conn_id=player.conn_id,
+                    character_id=player.character_id,
+                    action=action,
+                    score=score,
+                    last_reason=reason,
+                    violations=dict(cheat.violations),
+                )
+            )
+
+    def _issue_correction(self, player: Player, zone: ZoneSim) -> None:
+        player.cid += 1
+        zone.set_correction(player.slot, player.cid)
+        x, y, facing = zone.position(player.slot)
+        self._extras_of(player).you = {"cor": player.cid, "x": x, "y": y, "f": facing}
+
+    def _enter_portal(
+        self, player: Player, zone: ZoneSim, portal: Portal, now: float, out: TickOutput
+    ) -> None:
+        target_map = self.zone_maps[portal.to_zone]
+        spawn = target_map.spawn_points[portal.to_spawn]
+        _, _, facing, _ = zone.remove_player(player)
+        target = self.zones.get(portal.to_zone)
+        if target is None:
+            state = self._state_of(player, zone=portal.to_zone, x=spawn.x, y=spawn.y,
+                                   facing=facing)
+            self._forget(player)
+            out.transfers.append(
+                ZoneTransfer(
+                    conn_id=player.conn_id,
+                    entity_id=player.entity_id,
+                    state=state,
+                    from_zone=zone.map.id,
+                    portal_id=portal.id,
+                    to_spawn=portal.to_spawn,
+                )
+            )
+            return
+        target.add_player(player, spawn.x, spawn.y, facing, now)
+        target.durable_dirty[player.slot] = True
+        player.cid += 1
+        target.set_correction(player.slot, player.cid)
+        extras = self._extras_of(player)
+        extras.you = None  # the zone event carries the new position and correction id
+        extras.events.append(
+            Fragment({"e": "zone", "zone": target_map.client_payload(), **self._you(player,
+                                                                                 target)})
+        )
+
+    def _deliver_area_events(self, zone: ZoneSim) -> None:
+        for event in self._area_events:
+            speaker = event.speaker
+            if event.zone is not zone or zone.players.get(speaker.slot) is not speaker:
+                continue  # the speaker left the zone during the tick
+            self._extras_of(speaker).events.append(event.fragment)
+            viewers = zone.interest.viewer[
+                zone.interest.visible & (zone.interest.entity == speaker.slot)
+            ]
+            for slot in viewers.tolist():
+                self._extras_of(zone.players[slot]).events.append(event.fragment)
+
+    def _collect_changes(self, zone: ZoneSim) -> None:
+        if not zone.changed_fields:
+            return
+        flags = np.zeros(zone.capacity, np.bool_)
+        fragments: dict[int, Fragment] = {}
+        for slot, fields in zone.changed_fields.items():
+            player = zone.players[slot]
+            self._enter_cache.pop(player, None)
+            fragment = Fragment({"id": player.entity_id, **fields})
+            fragments[slot] = fragment
+            flags[slot] = True
+            self._extras_of(player).chg.append(fragment)
+        viewers, entities = zone.interest.viewers_of(flags)
+        for viewer, entity in zip(viewers.tolist(), entities.tolist(), strict=True):
+            self._extras_of(zone.players[viewer]).chg.append(fragments[entity])
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def _build_frames(self, zone: ZoneSim, delta: Any, out: TickOutput) -> None:
+        players = zone.players
+        if not players:
+            return
+        interest = zone.interest
+        enter_viewer = delta.enter_viewer.tolist()
+        enter_entity = delta.enter_entity.tolist()
+        for viewer, entity in zip(enter_viewer, enter_entity, strict=True):
+            self._extras_of(players[viewer]).enter.append(self._enter_fragment(players[entity]))
+        if len(delta.leave_viewer):
+            leave_ids = zone.entity_ids[delta.leave_entity].tolist()
+            for viewer, entity_id in zip(delta.leave_viewer.tolist(), leave_ids, strict=True):
+                self._extras_of(players[viewer]).leave.append(entity_id)
+
+        moved = zone.moved
+        selected = interest.visible & moved[interest.entity]
+        entering_still = ~moved[delta.enter_entity]
+        upd_viewer = np.concatenate([interest.viewer[selected], delta.enter_viewer[entering_still]])
+        upd_entity = np.concatenate([interest.entity[selected], delta.enter_entity[entering_still]])
+        tables: dict[str, UpdateTable | None] = {"json": None, "msgpack": None}
+        if len(upd_viewer):
+            encodings = {player.encoding for player in players.values()}
+            if "json" in encodings:
+                records = render_json_records(
+                    zone.entity_ids, zone.xs, zone.ys, zone.facing, zone.map.width,
+                    zone.map.height,
+                )
+                tables["json"] = build_update_table(records, upd_viewer, upd_entity,
+                                                    zone.capacity)
+            if "msgpack" in encodings:
+                records = render_msgpack_records(zone.entity_ids, zone.xs, zone.ys, zone.facing)
+                tables["msgpack"] = build_update_table(records, upd_viewer, upd_entity,
+                                                       zone.capacity)
+        json_table, msgpack_table = tables["json"], tables["msgpack"]
+        extras_of = self._extras.get
+        frames = out.frames
+        tick = self.tick_number
+        for slot, player in players.items():
+            if not player.attached:
+                continue
+            extras = extras_of(player)
+            ack = player.last_seq
+            if player.encoding == "json":
+                frame = json_tick_frame(tick, ack, json_table, slot, extras,
+                                        ack != player.last_acked)
+            else:
+                frame = msgpack_tick_frame(tick, ack, msgpack_table, slot, extras,
+                                           ack != player.last_acked)
+            if frame is not None:
+                frames[player.conn_id] = frame
+                player.last_acked = ack
+
+    def _enter_fragment(self, player: Player) -> Fragment:
+        fragment = self._enter_cache.get(player)
+        if fragment is None:
+            fragment = Fragment(player.public_fields())
+            self._enter_cache[player] = fragment
+        return fragment
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _player(self, conn_id: str) -> Player:
+        player = self._players.get(conn_id)
+        if player is None:
+            raise UnknownConnection(conn_id)
+        return player
+
+    def _forget(self, player: Player) -> None:
+        del self._players[player.conn_id]
+        del self._by_character[player.character_id]
+        self._extras.pop(player, None)
+        self._enter_cache.pop(player, None)
+
+    def _extras_of(self, player: Player) -> ClientExtras:
+        extras = self._extras.get(player)
+        if extras is None:
+            extras = self._extras[player] = ClientExtras()
+        return extras
+
+    def _you(self, player: Player, zone: ZoneSim) -> dict[str, Any]:
+        x, y, facing = zone.position(player.slot)
+        return {"id": player.entity_id, "x": x, "y": y, "f": facing, "cor": player.cid,
+                **{k: v for k, v in player.public_fields().items() if k not in ("id",)}}
+
+    def _state_of(
+        self,
+        player: Player,
+        *,
+        zone: str | None = None,
+        x: float | None = None,
+        y: float | None = None,
+        facing: int | None = None,
+    ) -> PlayerState:
+        if player.slot >= 0:
+            current = self.zones[player.zone_id]
+            px, py, pf = current.position(player.slot)
+        else:
+            px, py, pf = 0.0, 0.0, 0
+        state = PlayerState(
+            character_id=player.character_id,
+            name=player.name,
+            zone=player.zone_id,
+            x=px,
+            y=py,
+            facing=pf,
+            hp=player.hp,
+            max_hp=player.max_hp,
+            level=player.level,
+            class_id=player.class_id,
+            appearance=dict(player.appearance),
+        )
+        if zone is not None and x is not None and y is not None:
+            state = replace(state, zone=zone, x=x, y=y, facing=pf if facing is None else facing)
+        return state
