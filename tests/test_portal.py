@@ -69,6 +69,15 @@ def test_home_shows_news_placeholder_and_sign_up_call_to_action() -> None:
     assert 'href="/accounts/signup/"' in html
 
 
+def test_page_titles_name_the_page_and_the_site() -> None:
+    assert "<title>Home · MMO Platform</title>" in Client().get("/").content.decode()
+    login_title = re.search(
+        r"<title>(.*?)</title>", Client().get("/accounts/login/").content.decode(), re.S
+    )
+    assert login_title is not None
+    assert " ".join(login_title.group(1).split()) == "Sign in · MMO Platform"
+
+
 def test_home_greets_a_signed_in_player() -> None:
     html = _logged_in().get("/").content.decode()
     assert "Signed in as <strong>ayla</strong>" in html
