@@ -111,7 +111,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 2000, "expiry": 30},
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels_redis's
+            # blocking pop: every idle consumer then dies with TimeoutError. Give it headroom.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 500}],
+                "capacity": 2000,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {
@@ -242,6 +248,13 @@ VAR_DIR = BASE_DIR / "var"
 WS_TICKET_TTL_SECONDS = env.int("WS_TICKET_TTL_SECONDS", default=30)
 WORLD_TICK_HZ = env.int("WORLD_TICK_HZ", default=20)
 WORLD_FLUSH_INTERVAL_SECONDS = env.float("WORLD_FLUSH_INTERVAL_SECONDS", default=10.0)
+# "local": gateways and shards share this process (embedded); "redis": separate processes.
+# Empty: local without REDIS_URL, redis with it.
+WORLD_TRANSPORT = env.str("WORLD_TRANSPORT", default="")
+# Start the in-process shards with the ASGI lifespan (embedded mode only).
+WORLD_AUTOSTART = env.bool("WORLD_AUTOSTART", default=True)
+WORLD_RECONNECT_GRACE_SECONDS = env.float("WORLD_RECONNECT_GRACE_SECONDS", default=30.0)
+WORLD_IDLE_TIMEOUT_SECONDS = env.float("WORLD_IDLE_TIMEOUT_SECONDS", default=15.0)
 SHARD_HEARTBEAT_TIMEOUT_SECONDS = env.int("SHARD_HEARTBEAT_TIMEOUT_SECONDS", default=15)
 
 LOGGING = {

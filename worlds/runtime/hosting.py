@@ -15,7 +15,7 @@ import logging
 from django.conf import settings
 
 from worlds.runtime.hub import GatewayHub
-from worlds.runtime.transport import LocalBus, LocalShardOutbox
+from worlds.runtime.transport import LocalBus, LocalShardOutbox, redis_client_for_transport
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +44,7 @@ def get_hub() -> GatewayHub:
         if world_transport() == "local":
             _hub = GatewayHub(bus=get_bus(), idle_timeout_seconds=idle)
         else:
-            import redis.asyncio as aioredis
-
-            client = aioredis.Redis.from_url(settings.REDIS_URL)
+            client = redis_client_for_transport()
             _hub = GatewayHub(redis_client=client, idle_timeout_seconds=idle)
     return _hub
 

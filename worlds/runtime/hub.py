@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 SHARD_SILENCE_LIMIT_SECONDS = 6.0
 WATCHDOG_PERIOD_SECONDS = 1.0
+# Attach travels over pub/sub and may be lost (e.g. a shard restarting): re-send it, it is
+# idempotent on the shard side.
+ATTACH_RETRY_SECONDS = 2.0
 
 
 class HubConnection(Protocol):
@@ -65,6 +68,9 @@ class GatewayHub:
         self.connections: dict[str, HubConnection] = {}
         self._senders: dict[str, ShardSender] = {}
         self._last_batch_from: dict[str, float] = {}
+        # When each connection was (re)attached: a shard gets a fresh grace to answer a newcomer.
+        self._attached_at: dict[str, float] = {}
+        self._awaiting_welcome: dict[str, tuple[float, str | None]] = {}
         self._counter = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -102,13 +108,16 @@ class GatewayHub:
 
     def register(self, connection: HubConnection) -> None:
         self.connections[connection.conn_id] = connection
-        self._last_batch_from.setdefault(connection.shard, time.monotonic())
+        self._attached_at[connection.conn_id] = time.monotonic()
+        self._awaiting_welcome[connection.conn_id] = (time.monotonic(), None)
         self.sender(connection.shard).send(connection.attach_message(None))
 
     def forward(self, connection: HubConnection, raw: bytes | str) -> None:
         self.sender(connection.shard).send(Intent(connection.conn_id, raw))
 
     def unregister(self, connection: HubConnection, reason: str) -> None:
+        self._attached_at.pop(connection.conn_id, None)
+        self._awaiting_welcome.pop(connection.conn_id, None)
         if self.connections.pop(connection.conn_id, None) is not None:
             self.sender(connection.shard).send(Detach(connection.conn_id, reason))
 
@@ -131,9 +140,12 @@ class GatewayHub:
     async def deliver(self, batch: ShardBatch) -> None:
         self._last_batch_from[batch.shard] = time.monotonic()
         connections = self.connections
+        awaiting = self._awaiting_welcome
         for conn_id, payload in batch.frames:
             connection = connections.get(conn_id)
             if connection is not None:
+                if awaiting:
+                    awaiting.pop(conn_id, None)
                 try:
                     await connection.send_frame(payload)
                 except Exception:  # a socket dying mid-write must not stop the others' frames
@@ -147,10 +159,12 @@ class GatewayHub:
             return
         if control.kind == "close":
             self.connections.pop(control.conn_id, None)
+            self._attached_at.pop(control.conn_id, None)
             await connection.close_with(control.code, control.payload)
         elif control.kind == "transfer":
             connection.shard = control.shard
-            self._last_batch_from.setdefault(control.shard, time.monotonic())
+            self._attached_at[control.conn_id] = time.monotonic()
+            self._awaiting_welcome[control.conn_id] = (time.monotonic(), control.transfer_token)
             self.sender(control.shard).send(connection.attach_message(control.transfer_token))
 
     # --- liveness ----------------------------------------------------------------------------
@@ -165,6 +179,11 @@ class GatewayHub:
 
     async def _close_idle_and_orphaned(self) -> None:
         now = time.monotonic()
+        for conn_id, (since, token) in list(self._awaiting_welcome.items()):
+            connection = self.connections.get(conn_id)
+            if connection is not None and now - since >= ATTACH_RETRY_SECONDS:
+                self._awaiting_welcome[conn_id] = (now, token)
+                self.sender(connection.shard).send(connection.attach_message(token))
         for connection in list(self.connections.values()):
             if now - connection.last_receive > self.idle_timeout_seconds:
                 self.unregister(connection, "idle")
@@ -173,7 +192,11 @@ class GatewayHub:
                 )
                 await connection.close_with(4004, frame)
                 continue
-            silent_for = now - self._last_batch_from.get(connection.shard, now)
+            heard = max(
+                self._last_batch_from.get(connection.shard, 0.0),
+                self._attached_at.get(connection.conn_id, now),
+            )
+            silent_for = now - heard
             if silent_for > SHARD_SILENCE_LIMIT_SECONDS:
                 self.unregister(connection, "shard_lost")
                 frame = error_bytes(

@@ -6,13 +6,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
-from django.conf import settings
 
 from worlds.runtime.hosting import runner_config_for
 from worlds.runtime.runner import ShardRunner
-from worlds.runtime.transport import RedisShardOutbox, listen_shard_channel
+from worlds.runtime.transport import (
+    RedisShardOutbox,
+    listen_shard_channel,
+    redis_client_for_transport,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ async def run_shard_process(opts: ShardProcessOptions, stop: asyncio.Event) -> N
 
         metrics_serve_for_process(opts.metrics_port)
     zone_maps = get_zone_maps()
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
+    client = redis_client_for_transport()
     runner = ShardRunner(
         config=runner_config_for(opts.name, realm),  # type: ignore[arg-type]
         zone_maps=zone_maps,  # type: ignore[arg-type]

@@ -186,5 +186,15 @@ async def listen_gateway_channel(
             await handler(batch)
 
 
+def redis_client_for_transport() -> aioredis.Redis:
+    """A client whose reads never time out: a pub/sub listener may wait minutes for a message
+    (redis-py 8 defaults to a 5 s read timeout, which would kill an idle listener)."""
+    from django.conf import settings
+
+    return aioredis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=None, socket_keepalive=True, health_check_interval=30
+    )
+
+
 # Keeps fire-and-forget tasks referenced until they finish (asyncio holds only weak refs).
 _background: set[asyncio.Task[None]] = set()
