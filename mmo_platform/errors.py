@@ -13,8 +13,8 @@ from rest_framework.views import exception_handler
 class DomainError(Exception):
     """A rule of the game or platform said no. ``code`` is stable and machine-readable."""
 
-    code = "error"
-    http_status = status.HTTP_400_BAD_REQUEST
+    code: str = "error"
+    http_status: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
         super().__init__(message)

@@ -11,3 +11,10 @@ class WorldsConfig(AppConfig):
         from worlds.content import zone_maps_load
 
         zone_maps_load()
+
+        from accounts.signals import account_standing_changed
+        from worlds.receivers import close_world_connections_of_restricted_account
+
+        account_standing_changed.connect(
+            close_world_connections_of_restricted_account, dispatch_uid="worlds-close-restricted"
+        )

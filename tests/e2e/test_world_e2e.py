@@ -235,3 +235,30 @@ def test_unknown_ticket_is_refused(shard: None, live_world: LiveWorld) -> None:
         assert getattr(raised.value, "code", None) == 4001
 
     asyncio.run(scenario())
+
+
+def test_banned_player_is_disconnected_with_the_reason(shard: None, live_world: LiveWorld) -> None:
+    alice = make_player("Alice")
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        await ban(alice.account_id)
+        closed = await a.wait_closed()
+        assert closed.code == 4001
+        assert closed.last_error is not None
+        assert closed.last_error["code"] == "account_restricted"
+        assert "cheating" in closed.last_error["msg"]
+
+    asyncio.run(scenario())
+
+
+async def ban(account_id: int) -> None:
+    from asgiref.sync import sync_to_async
+
+    from accounts.models import User
+    from accounts.services import account_ban
+
+    def do_ban() -> None:
+        account_ban(user=User.objects.get(pk=account_id), reason="cheating", actor=None)
+
+    await sync_to_async(do_ban)()
