@@ -27,7 +27,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from worlds.sim.aoi import InterestDelta, sort_by_slot
 from worlds.sim.codec import MAX_FRAME_BYTES, PROTOCOL_VERSION
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import Player, PlayerState, SuspicionReport
@@ -35,12 +37,15 @@ from worlds.sim.frames import (
     ENCODINGS,
     ClientExtras,
     Fragment,
+    FrameBatch,
+    RowBlocks,
     UpdateTable,
-    build_update_table,
+    _digits,
+    _row_index,
+    assemble_json_frames,
+    assemble_msgpack_frames,
     json_tick_frame,
     msgpack_tick_frame,
-    render_json_records,
-    render_msgpack_records,
     welcome_frame,
 )
 from worlds.sim.intents import (
@@ -54,6 +59,9 @@ from worlds.sim.intents import (
 from worlds.sim.movement import REASON_NAMES
 from worlds.sim.zone import ZoneSim
 from worlds.sim.zonemap import DEFAULT_SPAWN_ID, Portal, ZoneMap
+
+IntArray = npt.NDArray[np.signedinteger[Any]]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class SimError(Exception):
@@ -90,10 +98,50 @@ class ZoneTransfer:
 class TickOutput:
     tick: int
     now: float
-    frames: dict[str, bytes]  # conn_id -> encoded tick frame (JSON text bytes or msgpack)
+    frames: FrameBatch  # conn_id -> encoded tick frame (JSON text bytes or msgpack); a Mapping
     transfers: list[ZoneTransfer] = field(default_factory=list)
     suspects: list[SuspicionReport] = field(default_factory=list)
     dirty_count: int = 0  # characters with unsaved durable changes (see drain_dirty)
+
+
+@dataclass
+class _FrameLists:
+    """This tick's upd / enter / leave pairs of one zone, each sorted by viewer slot."""
+
+    upd_viewer: IntArray
+    upd_entity: IntArray
+    upd_count: IntArray  # per viewer slot
+    enter_viewer: IntArray
+    enter_entity: IntArray
+    enter_count: IntArray
+    leave_viewer: IntArray
+    leave_id: IntArray  # entity ids (the entity may have left the zone already)
+    leave_count: IntArray
+
+    @classmethod
+    def collect(cls, zone: ZoneSim, delta: InterestDelta) -> _FrameLists:
+        interest = zone.interest
+        moved = zone.moved
+        # upd: visible entities that moved, plus entering ones (their position comes in upd).
+        selected = interest.visible & moved[interest.entity]
+        entering_still = ~moved[delta.enter_entity]
+        upd_viewer = np.concatenate([interest.viewer[selected], delta.enter_viewer[entering_still]])
+        upd_entity = np.concatenate([interest.entity[selected], delta.enter_entity[entering_still]])
+        upd_order = sort_by_slot(upd_viewer)
+        enter_order = sort_by_slot(delta.enter_viewer)
+        leave_order = sort_by_slot(delta.leave_viewer)
+        capacity = zone.capacity
+        return cls(
+            upd_viewer=upd_viewer[upd_order],
+            upd_entity=upd_entity[upd_order],
+            upd_count=np.bincount(upd_viewer, minlength=capacity),
+            enter_viewer=delta.enter_viewer[enter_order],
+            enter_entity=delta.enter_entity[enter_order],
+            enter_count=np.bincount(delta.enter_viewer, minlength=capacity),
+            leave_viewer=delta.leave_viewer[leave_order],
+            leave_id=zone.entity_ids[delta.leave_entity[leave_order]],
+            leave_count=np.bincount(delta.leave_viewer, minlength=capacity),
+        )
 
 
 @dataclass
@@ -122,7 +170,9 @@ class ShardSim:
         unknown = owned - set(zone_maps)
         if unknown:
             raise ZoneNotOwned(f"owned zones without a map: {sorted(unknown)}")
-        self.zones = {zone_id: ZoneSim(zone_maps[zone_id], self.config) for zone_id in sorted(owned)}
+        self.zones = {
+            zone_id: ZoneSim(zone_maps[zone_id], self.config) for zone_id in sorted(owned)
+        }
         self.tick_number = 0
         self.now = 0.0
         self._next_entity_id = first_entity_id
@@ -132,6 +182,7 @@ class ShardSim:
         self._extras: dict[Player, ClientExtras] = {}
         self._area_events: list[_AreaEvent] = []
         self._enter_cache: dict[Player, Fragment] = {}
+        self._enter_rows_cache: dict[Player, tuple[int, bytes]] = {}
         self._suspects: list[SuspicionReport] = []
 
     # -- players ---------------------------------------------------------------------------
@@ -179,7 +230,9 @@ class ShardSim:
 
     def detach(self, conn_id: str) -> None:
         """The connection dropped but the character stays (reconnect grace): no frames."""
-        self._player(conn_id).attached = False
+        player = self._player(conn_id)
+        player.attached = False
+        self.zones[player.zone_id].bind_client(player)
 
     def rebind(self, old_conn_id: str, new_conn_id: str, *, encoding: str = "json") -> int:
         """Resume (reconnect) or take over (second login) the same entity on a new connection.
@@ -199,6 +252,7 @@ class ShardSim:
         player.last_seq = 0
         player.last_acked = 0
         zone = self.zones[player.zone_id]
+        zone.bind_client(player)
         self._issue_correction(player, zone)
         zone.interest.forget_viewer(player.slot)
         return player.entity_id
@@ -286,7 +340,9 @@ class ShardSim:
             if intent.cid != player.cid:
                 player.cheat.stale_moves += 1
                 return False
-            self.zones[player.zone_id].queue_move(player, intent)
+            first = player.move_tick != self.tick_number
+            player.move_tick = self.tick_number
+            self.zones[player.zone_id].queue_move(player, intent, first)
         else:
             self._slow.append((player, intent))
         return True
@@ -297,7 +353,7 @@ class ShardSim:
         """Advance one fixed step: apply queued intents, move, update interest, build frames."""
         self.tick_number += 1
         self.now = now
-        out = TickOutput(tick=self.tick_number, now=now, frames={})
+        out = TickOutput(tick=self.tick_number, now=now, frames=FrameBatch())
         self._handle_slow_intents(now)
         for zone in list(self.zones.values()):
             self._handle_moves(zone, now, out)
@@ -320,6 +376,8 @@ class ShardSim:
             if self._players.get(player.conn_id) is not player:
                 continue  # removed (or transferred) since it was queued
             zone = self.zones[player.zone_id]
+            if intent.seq > zone.last_seq[player.slot]:
+                zone.last_seq[player.slot] = intent.seq
             kind = intent.__class__
             if kind is StopIntent:
                 zone.set_walking(player.slot, False)
@@ -332,15 +390,18 @@ class ShardSim:
             elif kind is PingIntent:
                 self._ping(player, intent, now)
             else:
-                self._error(
-                    player, "unknown_intent", f"unknown intent {kind.__name__}", intent.seq
-                )
+                self._error(player, "unknown_intent", f"unknown intent {kind.__name__}", intent.seq)
 
     def _chat(self, player: Player, zone: ZoneSim, intent: ChatIntent) -> None:
         text = intent.text[: self.config.chat_max_length]
         fragment = Fragment(
-            {"e": "chat", "ch": intent.channel, "from": player.entity_id, "name": player.name,
-             "text": text}
+            {
+                "e": "chat",
+                "ch": intent.channel,
+                "from": player.entity_id,
+                "name": player.name,
+                "text": text,
+            }
         )
         if intent.channel == "zone":
             for other in zone.players.values():
@@ -418,8 +479,7 @@ class ShardSim:
         _, _, facing, _ = zone.remove_player(player)
         target = self.zones.get(portal.to_zone)
         if target is None:
-            state = self._state_of(player, zone=portal.to_zone, x=spawn.x, y=spawn.y,
-                                   facing=facing)
+            state = self._state_of(player, zone=portal.to_zone, x=spawn.x, y=spawn.y, facing=facing)
             self._forget(player)
             out.transfers.append(
                 ZoneTransfer(
@@ -439,8 +499,9 @@ class ShardSim:
         extras = self._extras_of(player)
         extras.you = None  # the zone event carries the new position and correction id
         extras.events.append(
-            Fragment({"e": "zone", "zone": target_map.client_payload(), **self._you(player,
-                                                                                 target)})
+            Fragment(
+                {"e": "zone", "zone": target_map.client_payload(), **self._you(player, target)}
+            )
         )
 
     def _deliver_area_events(self, zone: ZoneSim) -> None:
@@ -463,6 +524,7 @@ class ShardSim:
         for slot, fields in zone.changed_fields.items():
             player = zone.players[slot]
             self._enter_cache.pop(player, None)
+            self._enter_rows_cache.pop(player, None)
             fragment = Fragment({"id": player.entity_id, **fields})
             fragments[slot] = fragment
             flags[slot] = True
@@ -473,57 +535,162 @@ class ShardSim:
 
     # -- frames ----------------------------------------------------------------------------
 
-    def _build_frames(self, zone: ZoneSim, delta: Any, out: TickOutput) -> None:
-        players = zone.players
-        if not players:
-            return
-        interest = zone.interest
-        enter_viewer = delta.enter_viewer.tolist()
-        enter_entity = delta.enter_entity.tolist()
-        for viewer, entity in zip(enter_viewer, enter_entity, strict=True):
-            self._extras_of(players[viewer]).enter.append(self._enter_fragment(players[entity]))
-        if len(delta.leave_viewer):
-            leave_ids = zone.entity_ids[delta.leave_entity].tolist()
-            for viewer, entity_id in zip(delta.leave_viewer.tolist(), leave_ids, strict=True):
-                self._extras_of(players[viewer]).leave.append(entity_id)
+    def _build_frames(self, zone: ZoneSim, delta: InterestDelta, out: TickOutput) -> None:
+        """Every attached client of the zone with something new gets one frame.
 
-        moved = zone.moved
-        selected = interest.visible & moved[interest.entity]
-        entering_still = ~moved[delta.enter_entity]
-        upd_viewer = np.concatenate([interest.viewer[selected], delta.enter_viewer[entering_still]])
-        upd_entity = np.concatenate([interest.entity[selected], delta.enter_entity[entering_still]])
-        tables: dict[str, UpdateTable | None] = {"json": None, "msgpack": None}
-        if len(upd_viewer):
-            encodings = {player.encoding for player in players.values()}
-            if "json" in encodings:
-                records = render_json_records(
-                    zone.entity_ids, zone.xs, zone.ys, zone.facing, zone.map.width,
-                    zone.map.height,
+        Most clients' frames hold only ``upd``/``enter``/``leave`` lists; those are assembled
+        together with vector operations (``frames.assemble_*``). Clients with events, changes,
+        corrections (and msgpack clients with enter/leave) are built one by one."""
+        if not zone.players:
+            return
+        lists = _FrameLists.collect(zone, delta)
+        receiving = zone.attached & zone.alive
+        json_client = zone.json_client
+        special = np.zeros(zone.capacity, np.bool_)
+        for player in self._extras:
+            if player.slot >= 0 and zone.players.get(player.slot) is player:
+                special[player.slot] = True
+        has_list = (lists.upd_count > 0) | (lists.enter_count > 0) | (lists.leave_count > 0)
+        special |= ~json_client & ((lists.enter_count > 0) | (lists.leave_count > 0))
+        special |= ~has_list & (zone.last_seq != zone.last_acked)
+        special &= receiving
+        plain = receiving & ~special & has_list
+        self._fill_special_lists(zone, lists, special)
+
+        json_plain = plain & json_client
+        json_special = special & json_client
+        if json_plain.any() or json_special.any():
+            records = zone.renderer.json_rows(zone.xs, zone.ys, zone.facing)
+            if json_plain.any():
+                self._plain_json_frames(zone, lists, records, json_plain, out)
+            if json_special.any():
+                self._special_frames(zone, "json", records, lists, json_special, out)
+        msgpack_plain = plain & ~json_client
+        msgpack_special = special & ~json_client
+        if msgpack_plain.any() or msgpack_special.any():
+            records = zone.renderer.msgpack_rows(zone.entity_ids, zone.xs, zone.ys, zone.facing)
+            if msgpack_plain.any():
+                slots = np.flatnonzero(msgpack_plain)
+                buffer, starts, ends = assemble_msgpack_frames(
+                    tick=self.tick_number,
+                    records=records,
+                    acks=zone.last_seq[slots],
+                    upd=RowBlocks(
+                        rows=lists.upd_entity[msgpack_plain[lists.upd_viewer]],
+                        per_client=lists.upd_count[slots],
+                    ),
                 )
-                tables["json"] = build_update_table(records, upd_viewer, upd_entity,
-                                                    zone.capacity)
-            if "msgpack" in encodings:
-                records = render_msgpack_records(zone.entity_ids, zone.xs, zone.ys, zone.facing)
-                tables["msgpack"] = build_update_table(records, upd_viewer, upd_entity,
-                                                       zone.capacity)
-        json_table, msgpack_table = tables["json"], tables["msgpack"]
-        extras_of = self._extras.get
-        frames = out.frames
+                out.frames.add_buffer(buffer, zone.conn_ids[slots].tolist(), starts, ends)
+            if msgpack_special.any():
+                self._special_frames(zone, "msgpack", records, lists, msgpack_special, out)
+
+    def _fill_special_lists(self, zone: ZoneSim, lists: _FrameLists, special: BoolArray) -> None:
+        players = zone.players
+        chosen = special[lists.enter_viewer]
+        for viewer, entity in zip(
+            lists.enter_viewer[chosen].tolist(), lists.enter_entity[chosen].tolist(), strict=True
+        ):
+            self._extras_of(players[viewer]).enter.append(self._enter_fragment(players[entity]))
+        chosen = special[lists.leave_viewer]
+        for viewer, entity_id in zip(
+            lists.leave_viewer[chosen].tolist(), lists.leave_id[chosen].tolist(), strict=True
+        ):
+            self._extras_of(players[viewer]).leave.append(entity_id)
+
+    def _plain_json_frames(
+        self,
+        zone: ZoneSim,
+        lists: _FrameLists,
+        records: npt.NDArray[np.uint8],
+        plain: BoolArray,
+        out: TickOutput,
+    ) -> None:
+        width = records.shape[1]
+        slots = np.flatnonzero(plain)
+        # enter rows: each entering entity's fragment, padded to whole rows, once per tick.
+        chosen = plain[lists.enter_viewer]
+        enter_viewer = lists.enter_viewer[chosen]
+        enter_entity = lists.enter_entity[chosen]
+        entering = np.unique(enter_entity)
+        first_row = np.zeros(zone.capacity, np.int64)
+        row_count = np.zeros(zone.capacity, np.int64)
+        pieces: list[bytes] = []
+        next_row = len(records)
+        for slot in entering.tolist():
+            text = self._enter_rows(zone.players[slot], width)
+            first_row[slot] = next_row
+            row_count[slot] = len(text) // width
+            next_row += row_count[slot]
+            pieces.append(text)
+        # leave rows: ",<id>" right-aligned in a row.
+        chosen = plain[lists.leave_viewer]
+        leave_ids = lists.leave_id[chosen]
+        leave_rows = np.empty((len(leave_ids), width), np.uint8)
+        leave_rows[:, 0] = ord(",")
+        leave_rows[:, 1:] = _digits(leave_ids, width - 1)
+        table = np.concatenate(
+            [
+                records,
+                np.frombuffer(b"".join(pieces), np.uint8).reshape(-1, width),
+                leave_rows,
+            ]
+        )
+        entity_rows = row_count[enter_entity]
+        buffer, starts, ends = assemble_json_frames(
+            tick=self.tick_number,
+            table=table,
+            acks=zone.last_seq[slots],
+            upd=RowBlocks(
+                rows=lists.upd_entity[plain[lists.upd_viewer]],
+                per_client=lists.upd_count[slots],
+            ),
+            enter=RowBlocks(
+                rows=_row_index(entity_rows, first_row[enter_entity]),
+                per_client=np.bincount(
+                    enter_viewer, weights=entity_rows, minlength=zone.capacity
+                ).astype(np.int64)[slots],
+            ),
+            leave=RowBlocks(
+                rows=next_row + np.arange(len(leave_ids)),
+                per_client=lists.leave_count[slots],
+            ),
+        )
+        out.frames.add_buffer(buffer, zone.conn_ids[slots].tolist(), starts, ends)
+
+    def _enter_rows(self, player: Player, width: int) -> bytes:
+        cached = self._enter_rows_cache.get(player)
+        if cached is None or cached[0] != width:
+            text = b"," + self._enter_fragment(player).encoded("json")
+            text = text.ljust(-(-len(text) // width) * width)
+            cached = (width, text)
+            self._enter_rows_cache[player] = cached
+        return cached[1]
+
+    def _special_frames(
+        self,
+        zone: ZoneSim,
+        encoding: str,
+        records: npt.NDArray[np.uint8],
+        lists: _FrameLists,
+        special: BoolArray,
+        out: TickOutput,
+    ) -> None:
+        chosen = special[lists.upd_viewer]
+        rows = records[lists.upd_entity[chosen]]
+        counts = np.where(special, lists.upd_count, 0)
+        ends = np.cumsum(counts)
+        table = UpdateTable(
+            blob=rows.tobytes(), record_size=records.shape[1], starts=ends - counts, ends=ends
+        )
+        build = json_tick_frame if encoding == "json" else msgpack_tick_frame
         tick = self.tick_number
-        for slot, player in players.items():
-            if not player.attached:
-                continue
-            extras = extras_of(player)
-            ack = player.last_seq
-            if player.encoding == "json":
-                frame = json_tick_frame(tick, ack, json_table, slot, extras,
-                                        ack != player.last_acked)
-            else:
-                frame = msgpack_tick_frame(tick, ack, msgpack_table, slot, extras,
-                                           ack != player.last_acked)
+        for slot in np.flatnonzero(special).tolist():
+            player = zone.players[slot]
+            frame = build(
+                tick, int(zone.last_seq[slot]), table, slot, self._extras.get(player), True
+            )
             if frame is not None:
-                frames[player.conn_id] = frame
-                player.last_acked = ack
+                out.frames.add(player.conn_id, frame)
 
     def _enter_fragment(self, player: Player) -> Fragment:
         fragment = self._enter_cache.get(player)
@@ -545,6 +712,7 @@ class ShardSim:
         del self._by_character[player.character_id]
         self._extras.pop(player, None)
         self._enter_cache.pop(player, None)
+        self._enter_rows_cache.pop(player, None)
 
     def _extras_of(self, player: Player) -> ClientExtras:
         extras = self._extras.get(player)
@@ -554,8 +722,14 @@ class ShardSim:
 
     def _you(self, player: Player, zone: ZoneSim) -> dict[str, Any]:
         x, y, facing = zone.position(player.slot)
-        return {"id": player.entity_id, "x": x, "y": y, "f": facing, "cor": player.cid,
-                **{k: v for k, v in player.public_fields().items() if k not in ("id",)}}
+        return {
+            "id": player.entity_id,
+            "x": x,
+            "y": y,
+            "f": facing,
+            "cor": player.cid,
+            **{k: v for k, v in player.public_fields().items() if k not in ("id",)},
+        }
 
     def _state_of(
         self,

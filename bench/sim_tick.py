@@ -1,0 +1,238 @@
+"""Simulation core benchmark: cost of one tick with N players all moving, frames included.
+
+Every entity is a connected player whose bot sends one ``MoveIntent`` per tick (walking at full
+speed, turning now and then, bouncing off obstacles), so every tick each client gets a frame with
+the positions of the players it sees. Measured per tick:
+
+* ``intake``: building the N ``MoveIntent`` objects and ``ShardSim.submit`` for each (in
+  production the decode half of this runs in the gateway processes);
+* ``tick``: ``ShardSim.tick`` = validating all moves, updating the area of interest, and
+  building the *encoded* frame bytes for every client (JSON, or msgpack with --encoding).
+
+Not included: WebSocket I/O, the channel layer, decoding client frames, and the bots' own logic.
+
+    .venv/bin/python bench/sim_tick.py                       # 1,000 / 5,000 / 20,000 players
+    .venv/bin/python bench/sim_tick.py --players 5000 --zone field --ticks 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import pathlib
+import statistics
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from worlds.sim import (  # noqa: E402 - after the path set-up, so the script runs from anywhere
+    MoveIntent,
+    PlayerState,
+    ShardSim,
+    SimConfig,
+    ZoneMap,
+    load_zone_dir,
+)
+from worlds.sim.zonemap import TileKind  # noqa: E402
+
+
+def open_zone(side: int) -> ZoneMap:
+    """A big grass zone with a wall border and a few scattered rocks (obstacles to bounce on)."""
+    rows = []
+    for y in range(side):
+        if y in (0, side - 1):
+            rows.append("#" * side)
+            continue
+        row = ["."] * side
+        row[0] = row[-1] = "#"
+        for x in range(7 + (y * 13) % 31, side - 1, 41):
+            if y % 17 < 3:
+                row[x] = "#"
+        rows.append("".join(row))
+    legend = {
+        ".": TileKind(".", "grass", True),
+        "#": TileKind("#", "rock", False),
+    }
+    return ZoneMap(
+        id="bench",
+        name="Bench Plains",
+        kind="field",
+        width=side,
+        height=side,
+        spawn_points={},
+        portals=(),
+        npc_spawns=(),
+        tiles=tuple(rows),
+        legend=legend,
+    )
+
+
+class Bots:
+    """N clients that walk at full speed and send one move per tick (client-side, not timed)."""
+
+    def __init__(self, zone: ZoneMap, count: int, seed: int, step: float) -> None:
+        self.zone = zone
+        self.rng = np.random.default_rng(seed)
+        self.step = step
+        self.walkable = np.frombuffer(zone.walkable_mask, np.uint8)
+        self.x = np.empty(count)
+        self.y = np.empty(count)
+        placed = 0
+        while placed < count:
+            x = self.rng.uniform(1, zone.width - 1, count)
+            y = self.rng.uniform(1, zone.height - 1, count)
+            ok = self._walkable(x, y)
+            take = min(int(ok.sum()), count - placed)
+            self.x[placed : placed + take] = np.round(x[ok][:take], 2)
+            self.y[placed : placed + take] = np.round(y[ok][:take], 2)
+            placed += take
+        self.angle = self.rng.uniform(0, 2 * math.pi, count)
+        self.seq = 0
+
+    def _walkable(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        inside = (x >= 0) & (x < self.zone.width) & (y >= 0) & (y < self.zone.height)
+        tiles = np.clip(y.astype(np.int64), 0, self.zone.height - 1) * self.zone.width + np.clip(
+            x.astype(np.int64), 0, self.zone.width - 1
+        )
+        return inside & (self.walkable[tiles] == 1)
+
+    def advance(self) -> tuple[list[float], list[float]]:
+        turn = self.rng.random(len(self.x)) < 0.02
+        self.angle[turn] = self.rng.uniform(0, 2 * math.pi, int(turn.sum()))
+        nx = np.round(self.x + np.cos(self.angle) * self.step, 2)
+        ny = np.round(self.y + np.sin(self.angle) * self.step, 2)
+        # Check the whole step at quarter points, like the server does.
+        ok = np.ones(len(nx), np.bool_)
+        for fraction in (0.25, 0.5, 0.75, 1.0):
+            ok &= self._walkable(
+                self.x + (nx - self.x) * fraction, self.y + (ny - self.y) * fraction
+            )
+        self.angle[~ok] += math.pi / 2 + self.rng.uniform(0, math.pi, int((~ok).sum()))
+        self.x = np.where(ok, nx, self.x)
+        self.y = np.where(ok, ny, self.y)
+        self.seq += 1
+        return self.x.tolist(), self.y.tolist()
+
+
+def run(
+    players: int, zone_name: str, ticks: int, warmup: int, encoding: str, time_limit: float
+) -> dict[str, float]:
+    config = SimConfig()
+    if zone_name == "field":
+        zone = load_zone_dir(ROOT / "content" / "zones")["field"]
+    else:
+        zone = open_zone(1024)
+    sim = ShardSim({zone.id: zone}, config)
+    bots = Bots(zone, players, seed=7, step=config.max_speed / config.tick_hz * 0.98)
+    conn_ids = [f"c{i}" for i in range(players)]
+    for i, conn_id in enumerate(conn_ids):
+        client_encoding = encoding if encoding != "mixed" else ("json", "msgpack")[i % 2]
+        sim.add_player(
+            conn_id,
+            PlayerState(
+                character_id=i + 1,
+                name=f"bot{i}",
+                zone=zone.id,
+                x=float(bots.x[i]),
+                y=float(bots.y[i]),
+            ),
+            encoding=client_encoding,
+            now=0.0,
+        )
+    dt = config.tick_seconds
+    now = 0.0
+    intake_ms: list[float] = []
+    tick_ms: list[float] = []
+    frame_counts: list[int] = []
+    frame_bytes: list[int] = []
+    started = time.perf_counter()
+    for tick in range(warmup + ticks):
+        if time.perf_counter() - started > time_limit:
+            break
+        now += dt
+        xs, ys = bots.advance()
+        client_ms = now * 1000.0
+        seq = bots.seq
+        submit = sim.submit
+        t0 = time.perf_counter()
+        for conn_id, x, y in zip(conn_ids, xs, ys, strict=True):
+            submit(conn_id, MoveIntent(seq, x, y, client_ms))
+        t1 = time.perf_counter()
+        out = sim.tick(now)
+        t2 = time.perf_counter()
+        if tick >= warmup:
+            intake_ms.append((t1 - t0) * 1000)
+            tick_ms.append((t2 - t1) * 1000)
+            frame_counts.append(len(out.frames))
+            frame_bytes.append(out.frames.total_bytes())
+    total = [a + b for a, b in zip(intake_ms, tick_ms, strict=True)]
+    visible = np.mean([len(sim.visible_entity_ids(c)) for c in conn_ids[: min(players, 500)]])
+    return {
+        "players": players,
+        "ticks": len(tick_ms),
+        "tick_mean": statistics.fmean(tick_ms),
+        "tick_p50": _percentile(tick_ms, 50),
+        "tick_p99": _percentile(tick_ms, 99),
+        "intake_mean": statistics.fmean(intake_ms),
+        "total_mean": statistics.fmean(total),
+        "total_p99": _percentile(total, 99),
+        "frames": statistics.fmean(frame_counts),
+        "kbytes": statistics.fmean(frame_bytes) / 1024,
+        "visible": float(visible),
+        "corrections": sum(sum(sim.cheat_counters(c)["violations"].values()) for c in conn_ids),
+    }
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(percent / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--players", type=int, nargs="*", default=[1000, 5000, 20000])
+    parser.add_argument(
+        "--zone",
+        choices=["open", "field"],
+        default="open",
+        help="open: generated 1024x1024 plain; field: the 128x128 content zone",
+    )
+    parser.add_argument("--ticks", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=40)
+    parser.add_argument("--encoding", choices=["json", "msgpack", "mixed"], default="json")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=120.0,
+        help="stop measuring a size after this many seconds",
+    )
+    args = parser.parse_args()
+    print(
+        f"zone={args.zone} encoding={args.encoding} python={sys.version.split()[0]} "
+        f"numpy={np.__version__}"
+    )
+    header = (
+        f"{'players':>8} {'ticks':>5} {'tick mean':>9} {'p50':>7} {'p99':>7} "
+        f"{'intake':>7} {'total':>7} {'tot p99':>7} {'frames':>7} {'KiB/tick':>8} "
+        f"{'seen':>5}"
+    )
+    print(header)
+    for players in args.players:
+        r = run(players, args.zone, args.ticks, args.warmup, args.encoding, args.time_limit)
+        print(
+            f"{r['players']:>8} {r['ticks']:>5} {r['tick_mean']:>9.2f} {r['tick_p50']:>7.2f} "
+            f"{r['tick_p99']:>7.2f} {r['intake_mean']:>7.2f} {r['total_mean']:>7.2f} "
+            f"{r['total_p99']:>7.2f} {r['frames']:>7.0f} {r['kbytes']:>8.1f} "
+            f"{r['visible']:>5.1f}"
+            + (f"  corrections={r['corrections']}" if r["corrections"] else "")
+        )
+    print("times in ms per tick; seen = mean entities visible per client")
+
+
+if __name__ == "__main__":
+    main()

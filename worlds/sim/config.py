@@ -1,0 +1,85 @@
+"""Tunable numbers of the simulation, with the reason for each default.
+
+``SimConfig`` is immutable; a shard builds one at start-up (the adapter may fill it from Django
+settings) and passes it to ``ShardSim``. Distances are in tiles (world units), times in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_EMOTES = frozenset({"wave", "bow", "cheer", "dance", "laugh", "sit", "point", "cry"})
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    # Fixed step: 20 Hz, as BrowserQuest-class browser games; 50 ms leaves room for 2 cores.
+    tick_hz: int = 20
+    # Area of interest. 24 tiles is a bit more than a 1080p screen of 32 px tiles in each
+    # direction, so entities appear before they scroll into view.
+    view_radius: float = 24.0
+    # An entity already in view leaves only beyond view_radius + view_hysteresis, so entities on
+    # the border do not flicker in and out.
+    view_hysteresis: float = 2.0
+    # At most this many other entities per client, nearest first (Ryzom caps at 255).
+    aoi_cap: int = 96
+    # Interest bookkeeping (see aoi.py): each viewer's candidate set is rebuilt every
+    # aoi_refresh_ticks ticks, staggered; candidates are gathered this far beyond the hysteresis
+    # border, which must cover how far two entities can close in meanwhile (checked below).
+    aoi_refresh_ticks: int = 8
+    aoi_candidate_margin: float = 5.5
+    # Movement and anti-cheat.
+    max_speed: float = 6.0  # tiles per second
+    # A move may cover max_speed * (client time since the previous move) * move_speed_slack
+    # + move_tolerance. The client clock may not run ahead of the server clock by more than
+    # clock_drift_tolerance (a "time" violation otherwise), so lying about time buys at most
+    # that much extra distance once. At most move_gap_seconds of client time count for one move:
+    # a client must send a move at least that often while walking (it may send every tick).
+    move_speed_slack: float = 1.05
+    move_tolerance: float = 0.25  # tiles, absorbs float rounding and the 0.01 quantisation
+    move_gap_seconds: float = 1.0
+    path_sample_step: float = 0.25  # tiles between walkability samples along a move
+    clock_drift_tolerance: float = 1.0
+    # Suspicion score: each violation adds a weight; the score halves every half-life.
+    suspicion_weights: dict[str, float] = field(
+        default_factory=lambda: {"speed": 1.0, "wall": 2.0, "bounds": 3.0, "time": 2.0}
+    )
+    suspicion_half_life: float = 60.0
+    suspicion_log_threshold: float = 10.0
+    suspicion_kick_threshold: float = 30.0
+    # Chat and emotes.
+    chat_max_length: int = 256
+    emotes: frozenset[str] = DEFAULT_EMOTES
+
+    def __post_init__(self) -> None:
+        if self.tick_hz <= 0:
+            raise ValueError("tick_hz must be positive")
+        if self.aoi_cap < 1:
+            raise ValueError("aoi_cap must be at least 1")
+        if self.aoi_refresh_ticks < 1:
+            raise ValueError("aoi_refresh_ticks must be at least 1")
+        # Between two rebuilds of a viewer's candidates both sides move at most one normal step
+        # per tick (a longer step re-pairs the mover at once), so the margin must cover that.
+        closing = 2 * self.max_step_per_tick * self.aoi_refresh_ticks
+        if self.aoi_candidate_margin < closing:
+            raise ValueError(
+                f"aoi_candidate_margin {self.aoi_candidate_margin} must be at least {closing} "
+                "(2 * max step per tick * aoi_refresh_ticks)"
+            )
+
+    @property
+    def tick_seconds(self) -> float:
+        return 1.0 / self.tick_hz
+
+    @property
+    def max_step_per_tick(self) -> float:
+        """Longest move per tick handled incrementally by the AOI; longer ones re-pair."""
+        return self.max_speed / self.tick_hz * 1.1
+
+    @property
+    def leave_radius(self) -> float:
+        return self.view_radius + self.view_hysteresis
+
+    @property
+    def candidate_radius(self) -> float:
+        return self.leave_radius + self.aoi_candidate_margin
