@@ -179,7 +179,19 @@ def shop_purchase(
             created_at=book.now,
         )
         book.finish()
-        return _result(purchase, replayed=False)
+        # Built from what this transaction wrote: no extra queries on the hot path.
+        return PurchaseResult(
+            purchase_id=purchase.pk,
+            offer_id=offer.pk,
+            character_id=character.pk,
+            quantity=quantity,
+            items_granted=purchase.items_granted,
+            currency=offer.currency,
+            total_price=total,
+            balance_after=locks.wallet(player).balance,
+            state=purchase.state,
+            item_ids=sorted({m.item_id for m in book.movements if m.delta > 0}),
+        )
 
     return run_idempotent(
         kind=TransactionKind.SHOP,
