@@ -224,7 +224,6 @@ class MovementPlace(models.TextChoices):
     MERGED = "merged", "Merged away"
 
 
-HELD_CONTAINERS = (ItemContainer.INVENTORY, ItemContainer.EQUIPMENT)
 ESCROW_CONTAINERS = (ItemContainer.MAIL, ItemContainer.TRADE)
 
 

@@ -9,6 +9,7 @@ from celery import shared_task
 
 from economy.services.mail import mail_return_expired
 from economy.services.reconciliation import economy_reconcile
+from economy.services.trades import trade_expire_stale
 
 
 @shared_task(name="economy.tasks.reconcile_economy", acks_late=True)
@@ -22,3 +23,9 @@ def reconcile_economy() -> dict[str, Any]:
 def return_expired_mail() -> int:
     """Send unclaimed mail back to its senders (Celery beat, e.g. hourly)."""
     return mail_return_expired()
+
+
+@shared_task(name="economy.tasks.expire_stale_trades", acks_late=True)
+def expire_stale_trades() -> int:
+    """Cancel trades left open too long (Celery beat, e.g. every minute)."""
+    return trade_expire_stale()

@@ -14,19 +14,18 @@ from typing import Any
 from characters.models import Character
 from economy.events import publish_character_changed_on_commit
 from economy.models import ItemContainer, ItemInstance, LedgerTransaction, TransactionKind
+from economy.services._bag import Bag, held_item, open_bags
 from economy.services._core import (
     PARKING_SLOT,
-    Bag,
     Book,
+    InventoryFull,
     Place,
     begin_transaction,
     check_active_character,
     check_client_key,
     check_quantity,
-    held_item,
     item_definition,
     lock_accounts,
-    open_bags,
     run_idempotent,
 )
 from mmo_platform.errors import ValidationFailed
@@ -100,8 +99,6 @@ def _relocate(
 def _first_free_slot(bag: Bag) -> int:
     free = bag.free_slots()
     if not free:
-        from economy.services._core import InventoryFull
-
         raise InventoryFull("Not enough room in the inventory.")
     return free[0]
 

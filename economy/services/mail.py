@@ -28,6 +28,7 @@ from economy.models import (
     TransactionKind,
     WalletKind,
 )
+from economy.services._bag import held_item, open_bags
 from economy.services._core import (
     Book,
     Place,
@@ -40,11 +41,9 @@ from economy.services._core import (
     ensure_system_wallet,
     ensure_wallet,
     find_transaction,
-    held_item,
     item_definition,
     lock_accounts,
     lock_wallets,
-    open_bags,
     run_idempotent,
     system_wallet_shard,
 )

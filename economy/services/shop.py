@@ -25,8 +25,10 @@ from economy.models import (
     TransactionKind,
     WalletKind,
 )
+from economy.services._bag import open_bags
 from economy.services._core import (
     Book,
+    Locks,
     begin_transaction,
     check_active_character,
     check_client_key,
@@ -36,7 +38,6 @@ from economy.services._core import (
     item_definition,
     lock_accounts,
     lock_wallets,
-    open_bags,
     run_idempotent,
     system_wallet_shard,
 )
@@ -132,7 +133,8 @@ def shop_purchase(
         locks = lock_accounts(characters=[character])
         if offer.stock_limit is not None:
             offer = ShopOffer.objects.select_for_update().get(pk=offer.pk)
-            if offer.stock_sold + quantity > (offer.stock_limit or 0):
+            limit = offer.stock_limit
+            if limit is not None and offer.stock_sold + quantity > limit:
                 raise Conflict(
                     "Not enough stock left.", code="sold_out", stock_left=offer.stock_left
                 )
@@ -273,10 +275,7 @@ def shop_refund(
     )
 
 
-def _revoke_goods(book: Book, locks: object, character: Character, purchase: Purchase) -> None:
-    from economy.services._core import Locks
-
-    assert isinstance(locks, Locks)
+def _revoke_goods(book: Book, locks: Locks, character: Character, purchase: Purchase) -> None:
     bag = open_bags([character], locks, book)[character.pk]
     needed = purchase.items_granted
     stacks = sorted(

@@ -19,6 +19,7 @@ The world adapter calls :func:`trade_cancel_for_character` when a player disconn
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,8 +39,8 @@ from economy.models import (
     TransactionKind,
     Wallet,
 )
+from economy.services._bag import Bag, open_bags
 from economy.services._core import (
-    Bag,
     Book,
     InsufficientFunds,
     InventoryFull,
@@ -53,7 +54,6 @@ from economy.services._core import (
     item_definition,
     lock_accounts,
     lock_wallets,
-    open_bags,
 )
 from mmo_platform import metrics
 from mmo_platform.errors import Conflict, NotFound, ValidationFailed
@@ -287,6 +287,24 @@ def trade_cancel_for_character(character_id: int, *, reason: str = "left") -> in
         )
         for trade in trades:
             _cancel(trade, reason)
+            cancelled += 1
+    return cancelled
+
+
+def trade_expire_stale(*, now: datetime | None = None) -> int:
+    """Cancel active trades nobody touched for ``ECONOMY_TRADE_TIMEOUT_MINUTES`` (a player who
+    walked away without the world noticing). Returns how many were cancelled."""
+    moment = now or timezone.now()
+    cutoff = moment - timedelta(minutes=settings.ECONOMY_TRADE_TIMEOUT_MINUTES)
+    cancelled = 0
+    with transaction.atomic():
+        stale = (
+            Trade.objects.select_for_update(skip_locked=True)
+            .filter(state__in=TRADE_ACTIVE_STATES, updated_at__lt=cutoff)
+            .order_by("pk")
+        )
+        for trade in stale:
+            _cancel(trade, "expired")
             cancelled += 1
     return cancelled
 

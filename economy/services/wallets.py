@@ -14,6 +14,7 @@ from typing import Any
 from accounts.models import User
 from characters.models import Character
 from economy.models import ItemMovement, LedgerTransaction, TransactionKind
+from economy.services._bag import open_bags
 from economy.services._core import (
     Book,
     begin_transaction,
@@ -26,7 +27,6 @@ from economy.services._core import (
     ensure_wallet,
     item_definition,
     lock_accounts,
-    open_bags,
     run_idempotent,
     system_wallet_shard,
 )

@@ -280,6 +280,8 @@ ECONOMY_MAIL_MAX_ATTACHMENTS = env.int("ECONOMY_MAIL_MAX_ATTACHMENTS", default=8
 # concurrent purchases do not all queue on one row lock (ADR 0031).
 ECONOMY_SYSTEM_WALLET_SHARDS = env.int("ECONOMY_SYSTEM_WALLET_SHARDS", default=8)
 ECONOMY_TRADE_MAX_LINES = env.int("ECONOMY_TRADE_MAX_LINES", default=8)
+# An active trade untouched for this long is cancelled by economy.tasks.expire_stale_trades.
+ECONOMY_TRADE_TIMEOUT_MINUTES = env.int("ECONOMY_TRADE_TIMEOUT_MINUTES", default=15)
 
 # --- characters and realms ---
 CHARACTERS_PER_REALM = env.int("CHARACTERS_PER_REALM", default=8)

@@ -279,3 +279,18 @@ def test_open_rules(hero: Character, other: Character, realm: object) -> None:
     trade_cancel(character=other, trade_id=trade.pk)
     with pytest.raises(Conflict):
         trade_cancel(character=other, trade_id=trade.pk)
+
+
+def test_stale_trades_expire(hero: Character, other: Character) -> None:
+    from datetime import timedelta
+
+    from economy.tasks import expire_stale_trades
+
+    trade = trade_open(initiator=hero, partner_name=other.name)
+    assert expire_stale_trades.delay().get() == 0
+    Trade.objects.filter(pk=trade.pk).update(updated_at=timezone.now() - timedelta(minutes=16))
+
+    assert expire_stale_trades.delay().get() == 1
+
+    trade.refresh_from_db()
+    assert (trade.state, trade.cancel_reason) == (TradeState.CANCELLED, "expired")
