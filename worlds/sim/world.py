@@ -627,7 +627,10 @@ class ShardSim:
         leave_ids = lists.leave_id[chosen]
         leave_rows = np.empty((len(leave_ids), width), np.uint8)
         leave_rows[:, 0] = ord(",")
-        leave_rows[:, 1:] = _digits(leave_ids, width - 1)
+        leave_rows[:, 1:] = ord(" ")
+        if len(leave_ids):
+            id_width = len(str(int(leave_ids.max())))
+            leave_rows[:, width - id_width :] = _digits(leave_ids, id_width)
         table = np.concatenate(
             [
                 records,
