@@ -203,18 +203,26 @@ def system_wallet_shard(character_id: int | None) -> int:
     return (character_id or 0) % shards
 
 
-def ensure_inventory(character: Character) -> Inventory:
-    inventory, _ = Inventory.objects.get_or_create(
-        character_id=character.pk,
-        defaults={"capacity": settings.ECONOMY_INVENTORY_CAPACITY},
-    )
-    return inventory
+def ensure_accounts(characters: Iterable[Character]) -> None:
+    """Create missing inventories and wallets, always in one order (characters by id; the
+    inventory, then each currency), and before the use case takes any lock: an uncommitted
+    insert blocks a twin inserter until commit, so creating rows after locks could deadlock."""
+    for character in sorted(characters, key=lambda c: c.pk):
+        Inventory.objects.get_or_create(
+            character_id=character.pk,
+            defaults={"capacity": settings.ECONOMY_INVENTORY_CAPACITY},
+        )
+        for currency in Currency.values:
+            Wallet.objects.get_or_create(
+                character_id=character.pk, currency=currency, defaults={"kind": WalletKind.PLAYER}
+            )
 
 
 def ensure_wallet(character: Character, currency: str) -> Wallet:
-    wallet, _ = Wallet.objects.get_or_create(
-        character_id=character.pk, currency=currency, defaults={"kind": WalletKind.PLAYER}
-    )
+    wallet = Wallet.objects.filter(character_id=character.pk, currency=currency).first()
+    if wallet is None:
+        ensure_accounts([character])
+        wallet = Wallet.objects.get(character_id=character.pk, currency=currency)
     return wallet
 
 
@@ -241,12 +249,20 @@ def lock_accounts(*, characters: Iterable[Character] = (), wallets: Iterable[Wal
     """Lock the characters' inventories, then the wallets, each in primary-key order (ADR 0031).
 
     Use cases that also lock an offer, trade or mail row call ``lock_accounts(characters=...)``,
-    lock that row, then ``lock_wallets``. Missing inventories are created first (sorted by
-    character id, so two creators never cross)."""
+    lock that row, then ``lock_wallets``. A character's first use case creates its rows before
+    any lock is taken (``ensure_accounts``)."""
     by_id = {character.pk: character for character in characters}
-    inventory_pks = [ensure_inventory(by_id[cid]).pk for cid in sorted(by_id)]
+    existing = set(
+        Inventory.objects.filter(character_id__in=list(by_id)).values_list(
+            "character_id", flat=True
+        )
+    )
+    if len(existing) < len(by_id):
+        ensure_accounts(c for cid, c in by_id.items() if cid not in existing)
     locks = Locks()
-    queryset = Inventory.objects.select_for_update().filter(pk__in=inventory_pks).order_by("pk")
+    queryset = (
+        Inventory.objects.select_for_update().filter(character_id__in=list(by_id)).order_by("pk")
+    )
     for inventory in queryset:
         locks.inventories[inventory.character_id] = inventory
     return lock_wallets(locks, wallets)

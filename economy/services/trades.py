@@ -50,6 +50,7 @@ from economy.services._core import (
     check_amount,
     check_currency,
     check_quantity,
+    ensure_accounts,
     ensure_wallet,
     item_definition,
     lock_accounts,
@@ -322,6 +323,7 @@ def trade_confirm(*, character: Character, trade_id: int) -> Trade:
                 "pk"
             )
         )
+        ensure_accounts(both)  # wallets the swap may need exist before any lock (ADR 0031)
         locks = lock_accounts(characters=both)
         trade, side = _locked_trade(character, trade_id)
         _require_state(trade, TradeState.BOTH_LOCKED)

@@ -328,3 +328,33 @@ def _quick_trade(me: Character, partner: Character, rng: random.Random) -> None:
         trade_confirm(character=partner, trade_id=trade.pk)
     finally:
         trade_cancel_for_character(me.pk, reason="test done")
+
+
+def test_first_use_of_fresh_characters_under_contention(transactional_db: None) -> None:
+    """Nobody has an inventory or wallet yet: the rows get created by racing use cases (grants,
+    purchases, trade opens) without deadlock or duplicate rows."""
+    realm = RealmFactory(slug="fresh")
+    fresh = [CharacterFactory(realm=realm, name=f"Fresh{i}", level=30) for i in range(4)]
+
+    def job(index: int) -> Any:
+        me = fresh[index % 4]
+        if index % 3 == 0:
+            return trade_open(initiator=me, partner_name=fresh[(index + 1) % 4].name)
+        if index % 3 == 1:
+            return shop_purchase(
+                user=me.account,
+                character=me,
+                offer_id="potion_pack",
+                quantity=1,
+                idempotency_key=f"fresh-{index}",
+            )
+        return grant(me, gold=10)
+
+    results = hammer(16, job)
+
+    assert {r for r in results if isinstance(r, str)} <= {
+        "insufficient_funds",
+        "already_trading",
+    }
+    assert Wallet.objects.filter(character__in=fresh).count() == 8
+    assert_economy_sound()
