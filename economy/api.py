@@ -40,6 +40,11 @@ def idempotency_key(request: Request) -> str:
     return key
 
 
+def optional_key(request: Request) -> str | None:
+    """Moves inside one bag move no value; a client may still send a key to make retries safe."""
+    return request.headers.get("Idempotency-Key", "").strip() or None
+
+
 def owned(request: Request, character_id: Any) -> Character:
     user = request.user
     assert isinstance(user, User)
@@ -455,7 +460,12 @@ class InventoryMoveApi(APIView):
     def post(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)
         data = parsed(MoveIn, request)
-        services.inventory_move(character=character, item_id=data["item_id"], slot=data["slot"])
+        services.inventory_move(
+            character=character,
+            item_id=data["item_id"],
+            slot=data["slot"],
+            idempotency_key=optional_key(request),
+        )
         return Response(inventory_payload(character))
 
 
@@ -469,6 +479,7 @@ class InventorySplitApi(APIView):
             item_id=data["item_id"],
             quantity=data["quantity"],
             slot=data.get("slot"),
+            idempotency_key=optional_key(request),
         )
         return Response(inventory_payload(character))
 
@@ -483,6 +494,7 @@ class InventoryStackApi(APIView):
             source_item_id=data["source_item_id"],
             target_item_id=data["target_item_id"],
             quantity=data.get("quantity"),
+            idempotency_key=optional_key(request),
         )
         return Response(inventory_payload(character))
 
@@ -492,7 +504,9 @@ class InventoryEquipApi(APIView):
     def post(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)
         data = parsed(EquipIn, request)
-        services.inventory_equip(character=character, item_id=data["item_id"])
+        services.inventory_equip(
+            character=character, item_id=data["item_id"], idempotency_key=optional_key(request)
+        )
         return Response(inventory_payload(character))
 
 
@@ -504,7 +518,10 @@ class InventoryUnequipApi(APIView):
         character = owned(request, character_id)
         data = parsed(UnequipIn, request)
         services.inventory_unequip(
-            character=character, equip_slot=data["equip_slot"], slot=data.get("slot")
+            character=character,
+            equip_slot=data["equip_slot"],
+            slot=data.get("slot"),
+            idempotency_key=optional_key(request),
         )
         return Response(inventory_payload(character))
 

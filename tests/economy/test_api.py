@@ -144,7 +144,9 @@ def test_inventory_operations(api: APIClient, hero: Character, give: Give) -> No
     (potions,) = give(hero, items=[("mana_potion", 10)])
     url = f"{BASE}/characters/{hero.pk}/inventory"
 
-    split = _post(api, f"{url}/split/", {"item_id": potions, "quantity": 4, "slot": 5})
+    split = _post(api, f"{url}/split/", {"item_id": potions, "quantity": 4, "slot": 5}, key="s1")
+    split_retry = _post(api, f"{url}/split/", {"item_id": potions, "quantity": 4, "slot": 5}, "s1")
+    assert split_retry.json() == split.json()  # the retry did not split again
     new_id = next(i["id"] for i in split.json()["items"] if i["slot"] == 5)
     move = _post(api, f"{url}/move/", {"item_id": new_id, "slot": 9})
     stack = _post(api, f"{url}/stack/", {"source_item_id": new_id, "target_item_id": potions})
