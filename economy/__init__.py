@@ -14,7 +14,8 @@ Loot (combat) and quest rewards::
 GM console / live-ops (audited: actor + reason land in the ledger)::
 
     economy_grant(character=c, source="gm", actor=gm_user, reason=..., idempotency_key=...)
-    wallet_revoke(character=c, currency="gold", amount=5, actor=gm_user, reason=..., idempotency_key=...)
+    wallet_revoke(character=c, currency="gold", amount=5, actor=gm_user, reason=...,
+                  idempotency_key=...)
     shop_refund(purchase_id=..., actor=gm_user, reason=..., idempotency_key=..., revoke_items=True)
     # per-character history: reverse("admin:economy_character_history", args=[c.pk])
 
@@ -27,7 +28,8 @@ World server::
 
 Shop page (live-ops)::
 
-    offers_on_sale() ; shop_purchase(user=u, character=c, offer_id=..., quantity=1, idempotency_key=...)
+    offers_on_sale()
+    shop_purchase(user=u, character=c, offer_id=..., quantity=1, idempotency_key=...)
 
 Celery beat (``economy.tasks``): ``reconcile_economy`` (hourly), ``return_expired_mail``
 (hourly), ``expire_stale_trades`` (every minute).
