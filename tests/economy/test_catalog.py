@@ -189,6 +189,7 @@ def test_catalog_is_mirrored_after_migrate_and_sync_is_idempotent() -> None:
     result = catalog_sync()
 
     assert result.items == len(catalog.items)
+    assert result.written == 0  # nothing changed: nothing rewritten
     assert ItemDefinition.objects.count() == len(catalog.items)
     assert ShopOffer.objects.get(pk="elixir_of_might_limited").stock_sold == 7
 
@@ -206,3 +207,18 @@ def test_entries_removed_from_content_are_retired_not_deleted(tmp_path: Path) ->
     assert result.retired_offers == 1
     assert ItemDefinition.objects.get(pk="pirate_outfit").retired
     assert ShopOffer.objects.get(pk="bread_loaf").retired
+
+
+@pytest.mark.django_db
+def test_changed_content_is_written_over_the_mirror(tmp_path: Path) -> None:
+    items, shop = _documents()
+    _item(items, "bread")["name"] = "Stale Bread"
+    _offer(shop, "potion_pack")["price"] = {"currency": "gold", "amount": 99}
+    ShopOffer.objects.filter(pk="potion_pack").update(enabled=False)
+
+    result = catalog_sync(catalog=load_catalog(_write(tmp_path, items, shop)))
+
+    assert result.written == 2
+    assert ItemDefinition.objects.get(pk="bread").name == "Stale Bread"
+    offer = ShopOffer.objects.get(pk="potion_pack")
+    assert (offer.price, offer.enabled) == (99, False)  # the GM's switch survives a sync
