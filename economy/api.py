@@ -562,6 +562,13 @@ class TradeOpenApi(APIView):
         return Response(trade_payload(character, trade.pk), status=status.HTTP_201_CREATED)
 
 
+class TradeListApi(APIView):
+    @extend_schema(operation_id="economy_trades_active", responses=TradeOut(many=True))
+    def get(self, request: Request, character_id: int) -> Response:
+        character = owned(request, character_id)
+        return Response(TradeOut(selectors.trades_active_for(character=character), many=True).data)
+
+
 class TradeDetailApi(APIView):
     @extend_schema(
         operation_id="economy_trade_get",

@@ -45,6 +45,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="economy-inventory-destroy",
     ),
     path(f"{character}mail/", api.MailInboxApi.as_view(), name="economy-mail-inbox"),
+    path(f"{character}trades/", api.TradeListApi.as_view(), name="economy-trades-active"),
     path("economy/mail/", api.MailSendApi.as_view(), name="economy-mail-send"),
     path(
         "economy/mail/<int:mail_id>/claim/", api.MailClaimApi.as_view(), name="economy-mail-claim"

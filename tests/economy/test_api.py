@@ -176,6 +176,11 @@ def test_trade_over_http(
     opened = _post(api, f"{BASE}/trades/", {"character_id": hero.pk, "partner_name": "Bob"})
     trade_id = opened.json()["id"]
     trade = f"{BASE}/trades/{trade_id}"
+    pending = other_api.get(f"{BASE}/characters/{other.pk}/trades/").json()
+    assert [(t["id"], t["state"], t["character_a"]) for t in pending] == [
+        (trade_id, "proposed", "Alice")
+    ]
+    assert api.get(f"{BASE}/characters/{other.pk}/trades/").status_code == 404
     assert _post(other_api, f"{trade}/accept/", {"character_id": other.pk}).status_code == 200
     _post(
         api,
