@@ -358,3 +358,42 @@ def test_first_use_of_fresh_characters_under_contention(transactional_db: None) 
     }
     assert Wallet.objects.filter(character__in=fresh).count() == 8
     assert_economy_sound()
+
+
+def test_trade_swap_races_purchases_draining_the_same_wallet(trio: list[Character]) -> None:
+    """A offers 100 of its 130 gold in a locked trade while 8 threads spend A's gold in the shop.
+    Whatever the interleaving, the accounting is exact and nothing goes negative."""
+    a, b, _ = trio
+    for round_number in range(4):
+        start_gold = wallet_balances(character_id=a.pk)["gold"]
+        if start_gold < 130:
+            grant(a, gold=130 - start_gold)
+        start_gold = wallet_balances(character_id=a.pk)["gold"]
+        trade = trade_open(initiator=a, partner_name=b.name)
+        trade_accept(character=b, trade_id=trade.pk)
+        trade_set_offer(character=a, trade_id=trade.pk, currency={"gold": 100})
+        trade_lock(character=a, trade_id=trade.pk)
+        trade_lock(character=b, trade_id=trade.pk)
+        trade_confirm(character=a, trade_id=trade.pk)
+        b_gold = wallet_balances(character_id=b.pk)["gold"]
+
+        def job(index: int, trade_id: int = trade.pk, round_number: int = round_number) -> Any:
+            if index == 0:
+                return trade_confirm(character=b, trade_id=trade_id)
+            return shop_purchase(
+                user=a.account,
+                character=a,
+                offer_id="mana_potion",
+                quantity=1,
+                idempotency_key=f"drain-{round_number}-{index}",
+            )
+
+        results = hammer(9, job)
+
+        trade.refresh_from_db()
+        bought = sum(1 for r in results[1:] if not isinstance(r, str))
+        traded = 100 if trade.state == TradeState.COMPLETED else 0
+        assert wallet_balances(character_id=a.pk)["gold"] == start_gold - 10 * bought - traded
+        assert wallet_balances(character_id=b.pk)["gold"] == b_gold + traded
+        assert wallet_balances(character_id=a.pk)["gold"] >= 0
+    assert_economy_sound()
