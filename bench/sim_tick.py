@@ -105,12 +105,9 @@ class Bots:
         self.angle[turn] = self.rng.uniform(0, 2 * math.pi, int(turn.sum()))
         nx = np.round(self.x + np.cos(self.angle) * self.step, 2)
         ny = np.round(self.y + np.sin(self.angle) * self.step, 2)
-        # Check the whole step at quarter points, like the server does.
-        ok = np.ones(len(nx), np.bool_)
-        for fraction in (0.25, 0.5, 0.75, 1.0):
-            ok &= self._walkable(
-                self.x + (nx - self.x) * fraction, self.y + (ny - self.y) * fraction
-            )
+        # The server's tile rule: target tile walkable, and for a diagonal step into the next
+        # tile both tiles beside the corner walkable.
+        ok = self._walkable(nx, ny) & self._walkable(nx, self.y) & self._walkable(self.x, ny)
         self.angle[~ok] += math.pi / 2 + self.rng.uniform(0, math.pi, int((~ok).sum()))
         self.x = np.where(ok, nx, self.x)
         self.y = np.where(ok, ny, self.y)

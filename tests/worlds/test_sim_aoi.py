@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 
+import pytest
+
 from tests.worlds.test_sim_helpers import (
     Driver,
     enter_ids,
@@ -157,9 +159,18 @@ def test_one_frame_per_client_per_tick() -> None:
         assert len(conn_ids) == len(set(conn_ids)) == len(out.frames) == 20
 
 
-def test_visibility_matches_brute_force_while_everyone_wanders() -> None:
+@pytest.mark.parametrize("visibility_ticks", [1, 4])
+def test_visibility_matches_brute_force_while_everyone_wanders(visibility_ticks: int) -> None:
     rng = random.Random(3)
-    driver = small_view()
+    driver = small_view(aoi_visibility_ticks=visibility_ticks)
+    config = driver.sim.config
+    # Re-evaluated every visibility_ticks: allow for what two walkers cover meanwhile.
+    lag = 2 * config.max_step_per_tick * (visibility_ticks - 1)
+    surely_seen = config.view_radius - lag
+    never_seen = config.max_visible_distance
+    assert (surely_seen, never_seen) == (
+        (10.0, 12.0) if visibility_ticks == 1 else (10.0 - lag, 12.0 + lag)
+    )
     count = 40
     for i in range(count):
         driver.join(f"c{i}", i + 1, "alpha", rng.uniform(60, 100), rng.uniform(60, 100))
@@ -181,7 +192,7 @@ def test_visibility_matches_brute_force_while_everyone_wanders() -> None:
                 distance = math.dist(mine, where)
                 if other == i + 1:
                     assert other not in seen
-                elif distance <= 10.0:
+                elif distance <= surely_seen:
                     assert other in seen, (i, other, distance)
-                elif distance > 12.0:
+                elif distance > never_seen:
                     assert other not in seen, (i, other, distance)

@@ -16,10 +16,15 @@ How it stays cheap and still exact:
   inside the leave radius can be missing from the candidates.
 * An entity that steps farther than ``max_step_per_tick`` in one tick (a burst of bunched moves,
   a spawn, a zone change) is *re-paired* at once: its pairs in both directions are rebuilt.
-* Every tick, the exact distance of every candidate pair decides visibility: an entity enters at
+* The exact distance of a viewer's candidate pairs decides visibility: an entity enters at
   ``<= view_radius`` and stays until ``> view_radius + view_hysteresis``. Then at most
   ``aoi_cap`` entities per viewer stay visible, nearest first (already visible ones get a small
-  bonus so that the cap border does not flicker).
+  bonus so that the cap border does not flicker). This is evaluated for each viewer every
+  ``aoi_visibility_ticks`` ticks (staggered; 5 Hz by default, TrinityCore does 1 Hz) and at once
+  for a viewer with new candidates (spawns, jumps, zone changes). So an entity is seen at most
+  ``aoi_visibility_ticks - 1`` ticks after it came within view_radius, and is never sent beyond
+  ``leave_radius + 2 * max_step_per_tick * (aoi_visibility_ticks - 1)`` (``SimConfig.
+  max_visible_distance``). Visible entities' updates go out every tick.
 * The result of a tick is which pairs entered, left, or are visible; the frame builder reads it.
 
 Slots are indexes into the zone's arrays (< 65536 per zone, so sorting by slot is a radix sort).
@@ -41,7 +46,8 @@ MAX_SLOTS = 65535
 _EMPTY_INT: IntArray = np.zeros(0, np.int64)
 _EMPTY_PAIRS: npt.NDArray[np.int32] = np.zeros(0, np.int32)
 _EMPTY_BOOL: BoolArray = np.zeros(0, np.bool_)
-_CELL_OFFSETS = [(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+_OFFSET_COLUMNS = np.array([-1, 0, 1] * 3, np.int64)
+_OFFSET_ROWS = np.repeat(np.array([-1, 0, 1], np.int64), 3)
 # Already visible entities rank as if this much nearer when the cap is applied (hysteresis).
 _CAP_STICKINESS = 0.8
 
@@ -92,31 +98,23 @@ class SpatialGrid:
         qy = self.ys[query]
         qcol = np.clip((qx // self.cell).astype(np.int64), 0, self.columns - 1)
         qrow = np.clip((qy // self.cell).astype(np.int64), 0, self.rows - 1)
-        viewers: list[IntArray] = []
-        others: list[IntArray] = []
-        for dx, dy in _CELL_OFFSETS:
-            col = qcol + dx
-            row = qrow + dy
-            inside = (col >= 0) & (col < self.columns) & (row >= 0) & (row < self.rows)
-            if not inside.all():
-                col, row, q = col[inside], row[inside], query[inside]
-            else:
-                q = query
-            key = row * self.columns + col
-            begin = self.starts[key]
-            counts = self.starts[key + 1] - begin
-            total = int(counts.sum())
-            if total == 0:
-                continue
-            # Expand each query's cell range [begin, begin + count) into individual indexes.
-            run_starts = np.cumsum(counts) - counts
-            index = np.repeat(begin - run_starts, counts) + np.arange(total)
-            viewers.append(np.repeat(q, counts))
-            others.append(self.sorted_slots[index])
-        if not viewers:
+        # All 9 neighbour cells of every query point at once (one pass, not nine).
+        col = (qcol[None, :] + _OFFSET_COLUMNS[:, None]).ravel()
+        row = (qrow[None, :] + _OFFSET_ROWS[:, None]).ravel()
+        owner = np.tile(query, len(_OFFSET_COLUMNS))
+        inside = (col >= 0) & (col < self.columns) & (row >= 0) & (row < self.rows)
+        key = row[inside] * self.columns + col[inside]
+        owner = owner[inside]
+        begin = self.starts[key]
+        counts = self.starts[key + 1] - begin
+        total = int(counts.sum())
+        if total == 0:
             return _EMPTY_INT, _EMPTY_INT
-        viewer = np.concatenate(viewers)
-        other = np.concatenate(others)
+        # Expand each cell range [begin, begin + count) into individual indexes.
+        run_starts = np.cumsum(counts) - counts
+        index = np.repeat(begin - run_starts, counts) + np.arange(total)
+        viewer = np.repeat(owner, counts)
+        other = self.sorted_slots[index]
         dx_ = self.xs[viewer] - self.xs[other]
         dy_ = self.ys[viewer] - self.ys[other]
         keep = (dx_ * dx_ + dy_ * dy_ <= radius * radius) & (viewer != other)
@@ -143,17 +141,20 @@ class InterestSet:
         leave_radius: float,
         candidate_radius: float,
         refresh_ticks: int,
+        visibility_ticks: int,
         cap: int,
     ) -> None:
         self.view_radius = view_radius
         self.leave_radius = leave_radius
         self.candidate_radius = candidate_radius
         self.refresh_ticks = refresh_ticks
+        self.visibility_ticks = visibility_ticks
         self.cap = cap
         # Slot numbers as int32: half the memory traffic of int64 in the per-tick passes.
         self.viewer: npt.NDArray[np.int32] = _EMPTY_PAIRS
         self.entity: npt.NDArray[np.int32] = _EMPTY_PAIRS
         self.visible: BoolArray = _EMPTY_BOOL
+        self._check_next: list[int] = []
 
     def __len__(self) -> int:
         return len(self.viewer)
@@ -211,25 +212,36 @@ class InterestSet:
         self.entity = np.concatenate([old_entity[kept], new_entity.astype(np.int32)])
         previously = np.concatenate([old_visible[kept], new_was_visible])
 
+        # Visibility is re-evaluated for one group of viewers per tick (staggered, like the
+        # candidates), plus at once for every viewer that got new candidate pairs (a spawn or
+        # a jump appears immediately). Others keep last evaluation's answer meanwhile.
+        check_viewer = np.zeros(len(alive), np.bool_)
+        check_viewer[tick % self.visibility_ticks :: self.visibility_ticks] = True
+        check_viewer[new_viewer] = True
+        check_viewer[self._check_next] = True
+        self._check_next = []
+        checked = np.flatnonzero(check_viewer[self.viewer])
+        viewer = self.viewer[checked]
+        entity = self.entity[checked]
+        before = previously[checked]
         # float32 halves the memory traffic; 24-bit mantissas resolve 1/8000 tile at 1024.
         xs32 = xs.astype(np.float32)
         ys32 = ys.astype(np.float32)
-        dx = xs32[self.viewer]
-        dx -= xs32[self.entity]
-        dy = ys32[self.viewer]
-        dy -= ys32[self.entity]
+        dx = xs32[viewer]
+        dx -= xs32[entity]
+        dy = ys32[viewer]
+        dy -= ys32[entity]
         dx *= dx
         dy *= dy
         distance2 = dx
         distance2 += dy
-        now_visible = (distance2 <= self.view_radius**2) | (
-            previously & (distance2 <= self.leave_radius**2)
-        )
-        now_visible = self._apply_cap(now_visible, previously, distance2)
-        self.visible = now_visible
+        after = (distance2 <= self.view_radius**2) | (before & (distance2 <= self.leave_radius**2))
+        after = _apply_cap(self.cap, viewer, after, before, distance2)
+        self.visible = previously.copy()
+        self.visible[checked] = after
 
-        enter = now_visible & ~previously
-        leave = previously & ~now_visible
+        enter = checked[after & ~before]
+        leave = checked[before & ~after]
         # Vanished pairs: the entity left the zone, or (re-paired) moved out of candidate range.
         # Only viewers still in the zone need to hear about it.
         vanished_viewer = vanished_keys >> 16
@@ -242,31 +254,10 @@ class InterestSet:
             leave_entity=np.concatenate([self.entity[leave], vanished_entity[still_there]]),
         )
 
-    def _apply_cap(
-        self, visible: BoolArray, previously: BoolArray, distance2: FloatArray
-    ) -> BoolArray:
-        index = np.flatnonzero(visible)
-        counts = np.bincount(self.viewer[index], minlength=1)
-        if counts.max(initial=0) <= self.cap:
-            return visible
-        crowded = np.flatnonzero(counts > self.cap)
-        crowded_flag = np.zeros(len(counts), np.bool_)
-        crowded_flag[crowded] = True
-        index = index[crowded_flag[self.viewer[index]]]
-        rank_distance = distance2[index] * np.where(previously[index], _CAP_STICKINESS, 1.0)
-        # Nearest first within each viewer: sort by distance, then (stable) by viewer.
-        index = index[np.argsort(rank_distance, kind="stable")]
-        index = index[sort_by_slot(self.viewer[index].astype(np.int64))]
-        viewers_sorted = self.viewer[index]
-        first = np.searchsorted(viewers_sorted, viewers_sorted, side="left")
-        rank = np.arange(len(index)) - first
-        visible = visible.copy()
-        visible[index[rank >= self.cap]] = False
-        return visible
-
     def forget_viewer(self, viewer_slot: int) -> None:
         """Treat everything as unseen by this viewer, so it all enters again next tick."""
         self.visible = self.visible & (self.viewer != viewer_slot)
+        self._check_next.append(viewer_slot)
 
     def visible_pairs(self) -> tuple[IntArray, IntArray]:
         return self.viewer[self.visible], self.entity[self.visible]
@@ -290,3 +281,29 @@ def _member(keys: IntArray, sorted_pool: IntArray) -> BoolArray:
     position = np.searchsorted(sorted_pool, keys)
     position[position == len(sorted_pool)] = 0
     return sorted_pool[position] == keys
+
+
+def _apply_cap(
+    cap: int,
+    viewer: npt.NDArray[Any],
+    visible: BoolArray,
+    previously: BoolArray,
+    distance2: npt.NDArray[Any],
+) -> BoolArray:
+    """Keep at most ``cap`` visible pairs per viewer, nearest first. All pairs of a viewer
+    must be in the arrays (the caller evaluates whole viewers)."""
+    counts = np.bincount(viewer, weights=visible, minlength=1)
+    if counts.max(initial=0) <= cap:
+        return visible
+    crowded_flag = counts > cap
+    index = np.flatnonzero(visible & crowded_flag[viewer])
+    rank_distance = distance2[index] * np.where(previously[index], _CAP_STICKINESS, 1.0)
+    # Nearest first within each viewer: sort by distance, then (stable) by viewer.
+    index = index[np.argsort(rank_distance, kind="stable")]
+    index = index[sort_by_slot(viewer[index])]
+    viewers_sorted = viewer[index]
+    first = np.searchsorted(viewers_sorted, viewers_sorted, side="left")
+    rank = np.arange(len(index)) - first
+    visible = visible.copy()
+    visible[index[rank >= cap]] = False
+    return visible

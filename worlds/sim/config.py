@@ -28,6 +28,8 @@ class SimConfig:
     # border, which must cover how far two entities can close in meanwhile (checked below).
     aoi_refresh_ticks: int = 8
     aoi_candidate_margin: float = 5.5
+    # Who-sees-whom is re-evaluated per viewer every this many ticks (staggered): 4 = 5 Hz.
+    aoi_visibility_ticks: int = 4
     # Movement and anti-cheat.
     max_speed: float = 6.0  # tiles per second
     # A move may cover max_speed * (client time since the previous move) * move_speed_slack
@@ -58,6 +60,8 @@ class SimConfig:
             raise ValueError("aoi_cap must be at least 1")
         if self.aoi_refresh_ticks < 1:
             raise ValueError("aoi_refresh_ticks must be at least 1")
+        if self.aoi_visibility_ticks < 1:
+            raise ValueError("aoi_visibility_ticks must be at least 1")
         # Between two rebuilds of a viewer's candidates both sides move at most one normal step
         # per tick (a longer step re-pairs the mover at once), so the margin must cover that.
         closing = 2 * self.max_step_per_tick * self.aoi_refresh_ticks
@@ -79,6 +83,12 @@ class SimConfig:
     @property
     def leave_radius(self) -> float:
         return self.view_radius + self.view_hysteresis
+
+    @property
+    def max_visible_distance(self) -> float:
+        """No entity farther than this is ever in a client's view (see aoi.py)."""
+        lag = self.aoi_visibility_ticks - 1
+        return self.leave_radius + 2 * self.max_step_per_tick * lag
 
     @property
     def candidate_radius(self) -> float:

@@ -144,11 +144,15 @@ class RecordRenderer:
         column += id_width
         rows[:, column] = ord(",")
         column += 1
-        rows[:, column : column + x_width] = self.x_text[_hundredths(xs, len(self.x_text))]
+        rows[:, column : column + x_width] = take_rows(
+            self.x_text, _hundredths(xs, len(self.x_text))
+        )
         column += x_width
         rows[:, column] = ord(",")
         column += 1
-        rows[:, column : column + y_width] = self.y_text[_hundredths(ys, len(self.y_text))]
+        rows[:, column : column + y_width] = take_rows(
+            self.y_text, _hundredths(ys, len(self.y_text))
+        )
         column += y_width
         rows[:, column] = ord(",")
         rows[:, column + 1] = facing + 48
@@ -169,6 +173,14 @@ class RecordRenderer:
         records["y"] = np.rint(ys * 100.0) / 100.0
         records["facing"] = facing
         return records.view(np.uint8).reshape(len(xs), _MSGPACK_RECORD_SIZE)
+
+
+def take_rows(table: npt.NDArray[np.uint8], index: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """``table[index]`` for a 2-D byte table, several times faster: rows are gathered as
+    single fixed-size items instead of as rows of one-byte elements."""
+    width = table.shape[1]
+    items = np.ascontiguousarray(table).view(np.dtype((np.void, width))).ravel()
+    return np.take(items, index).view(np.uint8).reshape(-1, width)
 
 
 def _hundredths(values: FloatArray, table_length: int) -> IntArray:
@@ -362,7 +374,7 @@ def assemble_json_frames(
     blank.append(position[has_leave])
     position = position + leave.per_client
     index[position] = closing
-    rows = source[index]
+    rows = take_rows(source, index)
     rows[np.concatenate(blank), 0] = ord(" ")
     return rows.data.cast("B"), (first * width).tolist(), (position * width + 2).tolist()
 
@@ -399,7 +411,7 @@ def assemble_msgpack_frames(
         clients * header_rows
     )
     index[_row_index(upd.per_client, first + header_rows)] = upd.rows
-    rows = source[index]
+    rows = take_rows(source, index)
     return rows.data.cast("B"), (first * width).tolist(), ((first + block) * width).tolist()
 
 

@@ -46,6 +46,7 @@ from worlds.sim.frames import (
     assemble_msgpack_frames,
     json_tick_frame,
     msgpack_tick_frame,
+    take_rows,
     welcome_frame,
 )
 from worlds.sim.intents import (
@@ -679,7 +680,7 @@ class ShardSim:
         out: TickOutput,
     ) -> None:
         chosen = special[lists.upd_viewer]
-        rows = records[lists.upd_entity[chosen]]
+        rows = take_rows(records, lists.upd_entity[chosen])
         counts = np.where(special, lists.upd_count, 0)
         ends = np.cumsum(counts)
         table = UpdateTable(

@@ -85,6 +85,7 @@ class ZoneSim:
             leave_radius=config.leave_radius,
             candidate_radius=config.candidate_radius,
             refresh_ticks=config.aoi_refresh_ticks,
+            visibility_ticks=config.aoi_visibility_ticks,
             cap=config.aoi_cap,
         )
 
