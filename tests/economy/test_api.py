@@ -94,6 +94,11 @@ def test_purchase_errors_have_codes(api: APIClient, hero: Character) -> None:
     unknown = _post(api, f"{BASE}/purchases/", {"character_id": hero.pk, "offer_id": "zzz"}, "k2")
     malformed = _post(api, f"{BASE}/purchases/", {"character_id": "x", "offer_id": "a"}, "k3")
 
+    too_long = _post(
+        api, f"{BASE}/purchases/", {"character_id": hero.pk, "offer_id": "potion_pack"}, "k" * 101
+    )
+
+    assert (too_long.status_code, too_long.json()["code"]) == (400, "idempotency_key_invalid")
     assert (poor.status_code, poor.json()["code"]) == (409, "insufficient_funds")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "offer_not_found")
     assert malformed.status_code == 400
