@@ -312,7 +312,10 @@ def trade_expire_stale(*, now: datetime | None = None) -> int:
 
 def trade_confirm(*, character: Character, trade_id: int) -> Trade:
     """Confirm the locked trade. The second confirmation performs the swap; if anything changed
-    since the lock the trade is cancelled (committed) and Conflict ``trade_cancelled`` raised."""
+    since the lock the trade is cancelled (committed) and Conflict ``trade_cancelled`` raised.
+
+    Call it outside a transaction (as the API and the world adapter do): inside a caller's
+    ``atomic()`` the raised Conflict would roll the cancellation back with the caller's block."""
     problem: str | None = None
     with transaction.atomic():
         peek = Trade.objects.filter(pk=trade_id).only("character_a", "character_b").first()
