@@ -78,7 +78,11 @@ class Bots:
         self.zone = zone
         self.rng = np.random.default_rng(seed)
         self.step = step
-        self.walkable = np.frombuffer(zone.walkable_mask, np.uint8)
+        self.walkable = np.frombuffer(zone.walkable_mask, np.uint8).copy()
+        for portal in zone.portals:  # bots stay in the zone: portals count as blocked
+            for row in range(portal.y, portal.y + portal.height):
+                start = row * zone.width + portal.x
+                self.walkable[start : start + portal.width] = 0
         self.x = np.empty(count)
         self.y = np.empty(count)
         placed = 0
@@ -120,10 +124,12 @@ def run(
 ) -> dict[str, float]:
     config = SimConfig()
     if zone_name == "field":
-        zone = load_zone_dir(ROOT / "content" / "zones")["field"]
+        zone_maps = load_zone_dir(ROOT / "content" / "zones")
+        zone = zone_maps["field"]
     else:
         zone = open_zone(1024)
-    sim = ShardSim({zone.id: zone}, config)
+        zone_maps = {zone.id: zone}
+    sim = ShardSim(zone_maps, config, owned_zones={zone.id})
     bots = Bots(zone, players, seed=7, step=config.max_speed / config.tick_hz * 0.98)
     conn_ids = [f"c{i}" for i in range(players)]
     for i, conn_id in enumerate(conn_ids):
@@ -167,7 +173,8 @@ def run(
             frame_counts.append(len(out.frames))
             frame_bytes.append(out.frames.total_bytes())
     total = [a + b for a, b in zip(intake_ms, tick_ms, strict=True)]
-    visible = np.mean([len(sim.visible_entity_ids(c)) for c in conn_ids[: min(players, 500)]])
+    present = [c for c in conn_ids[:500] if sim.has_player(c)]
+    visible = np.mean([len(sim.visible_entity_ids(c)) for c in present])
     return {
         "players": players,
         "ticks": len(tick_ms),

@@ -24,6 +24,7 @@ from worlds.sim import (
     Portal,
     ShardSim,
     SimConfig,
+    SimError,
     UnknownConnection,
     ZoneNotOwned,
     decode_server_frame,
@@ -291,6 +292,14 @@ def test_same_inputs_give_the_same_frames() -> None:
 def test_shard_rejects_owned_zones_without_maps() -> None:
     with pytest.raises(ZoneNotOwned):
         ShardSim({"alpha": open_zone(10)}, SimConfig(), owned_zones={"beta"})
+
+
+def test_shard_needs_the_maps_its_portals_lead_to() -> None:
+    west, east = two_zones()
+
+    with pytest.raises(SimError, match="west:to_east->east"):
+        ShardSim({"west": west}, SimConfig())
+    ShardSim({"west": west, "east": east}, SimConfig(), owned_zones={"west"})
 
 
 def test_state_helper_matches_player_state_fields() -> None:

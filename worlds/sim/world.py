@@ -171,6 +171,17 @@ class ShardSim:
         unknown = owned - set(zone_maps)
         if unknown:
             raise ZoneNotOwned(f"owned zones without a map: {sorted(unknown)}")
+        dangling = sorted(
+            f"{zone_id}:{portal.id}->{portal.to_zone}"
+            for zone_id in owned
+            for portal in zone_maps[zone_id].portals
+            if portal.to_zone not in zone_maps
+            or portal.to_spawn not in zone_maps[portal.to_zone].spawn_points
+        )
+        if dangling:
+            # Pass every zone's map (load_zone_dir), not only the owned ones: hand-offs need
+            # the arrival spawn point of zones other shards run.
+            raise SimError(f"portals lead to zones or spawn points without a map: {dangling}")
         self.zones = {
             zone_id: ZoneSim(zone_maps[zone_id], self.config) for zone_id in sorted(owned)
         }
