@@ -24,7 +24,7 @@ from __future__ import annotations
 import pathlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from django.conf import settings
@@ -171,13 +171,13 @@ class _Reader:
     def __init__(self, path: pathlib.Path) -> None:
         self.path = path
 
-    def fail(self, fault: str) -> None:
+    def fail(self, fault: str) -> NoReturn:
         raise CharacterContentError(f"{self.path}: {fault}")
 
     def object(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(f"{where} must be an object")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def keys(self, value: dict[str, Any], where: str, *, required: set[str]) -> None:
         missing = sorted(required - value.keys())
@@ -190,7 +190,7 @@ class _Reader:
     def text(self, value: Any, where: str) -> str:
         if not isinstance(value, str) or not value.strip():
             self.fail(f"{where} must be a non-empty string")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def integer(self, value: Any, where: str, *, minimum: int, maximum: int) -> int:
         # bool is an int subclass; "true" is never a valid stat.
@@ -198,7 +198,7 @@ class _Reader:
             self.fail(f"{where} must be an integer")
         if not minimum <= value <= maximum:
             self.fail(f"{where} must be between {minimum} and {maximum}, got {value}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def content_id(self, value: str, where: str) -> str:
         if not _ID_PATTERN.fullmatch(value):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -186,9 +187,7 @@ def character_purge_expired(*, now: datetime | None = None) -> int:
         Character.objects.filter(pk__in=expired).update(purged_at=now)
         for character_id in expired:
             transaction.on_commit(
-                lambda character_id=character_id: character_purged.send(
-                    sender=Character, character_id=character_id
-                )
+                partial(character_purged.send, sender=Character, character_id=character_id)
             )
     if expired:
         logger.info("purged %d characters past their restore window", len(expired))

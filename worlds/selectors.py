@@ -68,14 +68,19 @@ def shard_pick_for_join(
     candidates = [
         shard
         for shard in shards_with_load(realm=realm, now=now)
-        if (zone is None or shard.hosts_zone(zone))
-        and shard.population + shard.reserved < shard.capacity
+        if (zone is None or shard.hosts_zone(zone)) and shard_slots_used(shard) < shard.capacity
     ]
     in_region = [shard for shard in candidates if shard.region == region]
     pool = in_region or candidates
     if not pool:
         return None
-    return min(pool, key=lambda s: ((s.population + s.reserved) / s.capacity, s.name))
+    return min(pool, key=lambda s: (shard_slots_used(s) / s.capacity, s.name))
+
+
+def shard_slots_used(shard: Shard) -> int:
+    """Reported population plus held slots; ``shard`` comes from ``shards_with_load``."""
+    reserved: int = shard.reserved  # type: ignore[attr-defined]
+    return shard.population + reserved
 
 
 def realm_has_healthy_shard(*, realm: Realm, zone: str | None, now: datetime) -> bool:
@@ -114,7 +119,7 @@ def realm_summaries(*, now: datetime | None = None) -> list[RealmSummary]:
     for realm in realms:
         realm_shards = [shard for shard in shards if shard.realm_id == realm.pk]
         population = sum(shard.population for shard in realm_shards)
-        used = sum(shard.population + shard.reserved for shard in realm_shards)
+        used = sum(shard_slots_used(shard) for shard in realm_shards)
         capacity = sum(shard.capacity for shard in realm_shards)
         queue_length = queue_lengths.get(realm.pk, 0)
         summaries.append(
@@ -187,3 +192,9 @@ def reservation_live_for_account(*, account_id: int, now: datetime) -> ShardRese
         .filter(_reservation_live_q(now=now), account_id=account_id)
         .first()
     )
+
+
+def shards_served_locally() -> QuerySet[Shard]:
+    """Shards whose WebSocket URL is relative, i.e. served by this site's own ASGI process: the
+    embedded world loop heartbeats each of them (ADR 0012)."""
+    return Shard.objects.filter(ws_url__startswith="/").select_related("realm").order_by("name")

@@ -569,3 +569,31 @@ def _as_int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+# --- Housekeeping ------------------------------------------------------------------------------
+
+FINISHED_QUEUE_ENTRY_RETENTION = timedelta(days=1)
+
+
+def world_routing_housekeeping(*, now: datetime | None = None) -> dict[str, int]:
+    """Periodic upkeep (Celery beat, every ~30 s): end expired slot holds, advance every realm
+    with people waiting (in case no heartbeat does), and delete finished queue places older than
+    a day (the wait estimate only reads the last ``LOGIN_QUEUE_RATE_WINDOW_SECONDS``)."""
+    now = now or timezone.now()
+    expired, _ = ShardReservation.objects.filter(
+        redeemed_at__isnull=True, expires_at__lte=now
+    ).delete()
+    admitted = 0
+    realm_ids = (
+        LoginQueueEntry.objects.filter(status=QueueStatus.WAITING)
+        .values_list("realm_id", flat=True)
+        .distinct()
+    )
+    for realm in Realm.objects.filter(pk__in=list(realm_ids)).order_by("pk"):
+        admitted += login_queue_advance(realm=realm, now=now)
+    pruned, _ = LoginQueueEntry.objects.filter(
+        status__in=[QueueStatus.CLAIMED, QueueStatus.LEFT],
+        finished_at__lt=now - FINISHED_QUEUE_ENTRY_RETENTION,
+    ).delete()
+    return {"reservations_expired": expired, "admitted": admitted, "queue_entries_pruned": pruned}
