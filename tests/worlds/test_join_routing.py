@@ -126,3 +126,12 @@ def _reserve(shard, *, expires_at, redeemed_at=None):
         expires_at=expires_at,
         redeemed_at=redeemed_at,
     )
+
+
+def test_shard_choice_is_one_query_however_many_shards(django_assert_num_queries) -> None:
+    realm = RealmFactory()
+    for index in range(6):
+        ShardFactory(realm=realm, name=f"s{index}", population=index)
+
+    with django_assert_num_queries(1):
+        shard_pick_for_join(realm=realm, region="eu")

@@ -282,3 +282,15 @@ def test_demo_characters_are_skipped_without_their_accounts() -> None:
     characters_demo.seed()
 
     assert not Character.objects.exists()
+
+
+def test_realm_summaries_take_three_queries_however_many_realms(django_assert_num_queries) -> None:
+    from worlds.selectors import realm_summaries
+
+    for index in range(4):
+        ShardFactory(realm=RealmFactory(slug=f"r{index}"), name=f"r{index}-1")
+
+    with django_assert_num_queries(3):
+        summaries = realm_summaries()
+
+    assert len(summaries) == 4
