@@ -195,6 +195,13 @@ SHARD_REPORTED_POPULATION = Gauge(
     ["realm", "shard"],
     multiprocess_mode="mostrecent",
 )
+SHARD_STATUS = Gauge(
+    "mmo_shard_status",
+    "1 for a shard's current status in the database (online, draining, maintenance, offline), "
+    "0 for the others.",
+    ["shard", "status"],
+    multiprocess_mode="mostrecent",
+)
 SHARDS_MARKED_STALE = Counter(
     "mmo_shards_marked_stale",
     "Shards the stale-shard detector marked offline because their heartbeat stopped.",

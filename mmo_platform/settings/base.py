@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 
 from mmo_platform.keys import load_or_create_private_key
+from mmo_platform.logging import build_logging_config, configure_structlog
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_celery_beat",
+    "django_structlog",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -56,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: django-prometheus times the whole stack (django_http_* metrics).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,6 +71,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
+    # Binds request_id/user_id to every log record of the request (mmo_platform/logging.py).
+    "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "mmo_platform.urls"
@@ -263,14 +270,12 @@ WORLD_RECONNECT_GRACE_SECONDS = env.float("WORLD_RECONNECT_GRACE_SECONDS", defau
 WORLD_IDLE_TIMEOUT_SECONDS = env.float("WORLD_IDLE_TIMEOUT_SECONDS", default=15.0)
 SHARD_HEARTBEAT_TIMEOUT_SECONDS = env.int("SHARD_HEARTBEAT_TIMEOUT_SECONDS", default=15)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
-}
+# Structured logs (mmo_platform/logging.py): LOG_FORMAT=json in production (one JSON object per
+# line with request/connection/character ids), console (readable) in embedded mode.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")
+LOGGING = build_logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+configure_structlog()
 
 # --- economy ---
 ECONOMY_INVENTORY_CAPACITY = env.int("ECONOMY_INVENTORY_CAPACITY", default=30)
@@ -294,3 +299,28 @@ LOGIN_QUEUE_CLAIM_SECONDS = env.int("LOGIN_QUEUE_CLAIM_SECONDS", default=60)
 LOGIN_QUEUE_ABANDON_SECONDS = env.int("LOGIN_QUEUE_ABANDON_SECONDS", default=120)
 LOGIN_QUEUE_POLL_SECONDS = env.int("LOGIN_QUEUE_POLL_SECONDS", default=10)
 LOGIN_QUEUE_RATE_WINDOW_SECONDS = env.int("LOGIN_QUEUE_RATE_WINDOW_SECONDS", default=600)
+
+# --- ops (backups, metrics, schedules; issue 5) ---
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+# Apps whose tables a restore verification compares (row counts + checksums).
+BACKUP_VERIFY_APPS: list[str] = env.list(
+    "BACKUP_VERIFY_APPS", default=["accounts", "characters", "worlds", "chat", "economy", "liveops"]
+)
+# /metrics: Prometheus usually cannot log in, so it is open to these networks or a bearer token.
+METRICS_ALLOWED_CIDRS: list[str] = env.list(
+    "METRICS_ALLOWED_CIDRS", default=["127.0.0.1/32", "::1/128"]
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# The Celery worker serves its metrics on this port (liveops/signals.py); 0 disables it.
+CELERY_METRICS_PORT = env.int("CELERY_METRICS_PORT", default=0)
+# Metric endpoints the dashboard sampler reads (gateway /metrics, each shard's port). Empty: read
+# this process's registry (embedded mode, where everything runs in one process).
+OPS_METRICS_TARGETS: list[str] = env.list("OPS_METRICS_TARGETS", default=[])
+OPS_SAMPLE_RETENTION_HOURS = env.int("OPS_SAMPLE_RETENTION_HOURS", default=24)
+# Embedded mode runs due django-celery-beat schedules in-process (liveops/scheduler.py).
+OPS_EMBEDDED_SCHEDULER = env.bool("OPS_EMBEDDED_SCHEDULER", default=EMBEDDED)
+# Celery writes its logs through our LOGGING (JSON in production) instead of its own handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+DJANGO_STRUCTLOG_CELERY_ENABLED = True

@@ -24,3 +24,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- ops: JSON logs by default in production (mmo_platform/logging.py) ---
+from mmo_platform.logging import build_logging_config  # noqa: E402
+
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = build_logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
