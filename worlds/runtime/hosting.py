@@ -16,6 +16,7 @@ from django.conf import settings
 
 from worlds.runtime.hub import GatewayHub
 from worlds.runtime.transport import LocalBus, LocalShardOutbox, redis_client_for_transport
+from worlds.sim.zonemap import ZoneMap
 
 logger = logging.getLogger(__name__)
 
@@ -106,18 +107,18 @@ def embedded_runner(name: str) -> object | None:
 
 
 def _embedded_shard_rows() -> list[tuple[str, str, list[str]]]:
-    from worlds.models import Shard
+    """The shards this site serves itself: those with a relative WebSocket URL (ADR 0012)."""
+    from worlds.selectors import shards_served_locally
 
     return [
-        (shard.name, shard.realm.slug, list(shard.zones or []))
-        for shard in Shard.objects.select_related("realm").order_by("name")
+        (shard.name, shard.realm.slug, list(shard.zones or [])) for shard in shards_served_locally()
     ]
 
 
-def _zone_maps() -> dict[str, object]:
+def _zone_maps() -> dict[str, ZoneMap]:
     from worlds.content import get_zone_maps
 
-    return get_zone_maps()  # type: ignore[return-value]
+    return dict(get_zone_maps())
 
 
 def reset_for_tests() -> None:

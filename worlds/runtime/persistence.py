@@ -57,8 +57,7 @@ class CharacterStore(Protocol):
         population: int,
         status: str | None,
         version: str,
-        zones: list[str],
-        capacity: int,
+        zone_populations: dict[str, int],
     ) -> None: ...
 
 
@@ -141,8 +140,7 @@ class DjangoCharacterStore:
         population: int,
         status: str | None,
         version: str,
-        zones: list[str],
-        capacity: int,
+        zone_populations: dict[str, int],
     ) -> None:
         from worlds.services import shard_heartbeat
 
@@ -152,6 +150,7 @@ class DjangoCharacterStore:
             status=status,
             version=version,
             realm_slug=realm,
+            zone_populations=zone_populations,
         )
 
 
@@ -172,7 +171,7 @@ def shard_register(
             raise EntryRefused("unknown_shard", f"Shard {name} is new: pass --realm.")
         realm = Realm.objects.get(slug=realm_slug)
         shard = Shard.objects.create(name=name, realm=realm, region=region or realm.region)
-    changed = []
+    changed: list[str] = []
     if zones and shard.zones != zones:
         shard.zones, changed = zones, [*changed, "zones"]
     if capacity and shard.capacity != capacity:

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mmo_platform import metrics
@@ -36,7 +37,7 @@ from worlds.runtime.messages import (
 from worlds.runtime.transport import ShardOutbox
 from worlds.sim.codec import ProtocolError, decode_client_frame, encode_frame
 from worlds.sim.config import SimConfig
-from worlds.sim.entities import SuspicionReport
+from worlds.sim.entities import PlayerState, SuspicionReport
 from worlds.sim.intents import ClientHello
 from worlds.sim.world import ShardSim, ZoneTransfer
 from worlds.sim.zonemap import ZoneMap
@@ -100,6 +101,11 @@ class ShardRunner:
         self.tick_seconds_last = 0.0
         self._stopping = asyncio.Event()
         self._flush_task: asyncio.Task[None] | None = None
+        # Every database write of this shard goes through this lock, so writes land in the order
+        # they were made (a periodic flush can never overwrite a newer hand-off or logout save).
+        self._db_lock = asyncio.Lock()
+        # States drained from the sim but not yet written (a failed flush keeps them for the next).
+        self._unsaved: dict[int, PlayerState] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._loading: set[asyncio.Task[None]] = set()
         self._last_keepalive: dict[str, float] = {}
@@ -114,7 +120,7 @@ class ShardRunner:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._heartbeat_sync, "online")
+        await asyncio.to_thread(self._heartbeat_sync, "online", {})
         self._loop_task = asyncio.create_task(self._run(), name=f"shard-{self.name}")
 
     async def stop(self) -> None:
@@ -131,10 +137,12 @@ class ShardRunner:
         await self.outbox.publish_many(batches)
         if self._flush_task is not None:
             await self._flush_task
-        states = [self.sim.remove_player(key) for key in list(self.seats)]
+        for key in list(self.seats):
+            state = self.sim.remove_player(key)
+            self._unsaved[state.character_id] = state
         self.seats.clear()
-        await asyncio.to_thread(self.store.save_states, states)
-        await asyncio.to_thread(self._heartbeat_sync, "offline")
+        await self._write_unsaved(logout=True)
+        await asyncio.to_thread(self._heartbeat_sync, "offline", {})
 
     async def _run(self) -> None:
         period = 1.0 / self.config.tick_hz
@@ -154,7 +162,8 @@ class ShardRunner:
                 self._start_flush()
             if now - last_heartbeat >= self.config.heartbeat_interval:
                 last_heartbeat = now
-                self._spawn(asyncio.to_thread(self._heartbeat_sync, None))
+                by_zone = self._population_by_zone()
+                self._spawn(asyncio.to_thread(self._heartbeat_sync, None, by_zone))
             next_tick += period
             if next_tick < now:  # overrun: skip missed ticks instead of bursting to catch up
                 next_tick = now
@@ -182,7 +191,7 @@ class ShardRunner:
         if batches:
             await self.outbox.publish_many(batches)
 
-    def _encode_frames(self, frames: dict[str, bytes]) -> dict[str, ShardBatch]:
+    def _encode_frames(self, frames: Mapping[str, bytes]) -> dict[str, ShardBatch]:
         """Group the sim's already-encoded frames by gateway (one batch per gateway)."""
         batches: dict[str, ShardBatch] = {}
         for key, payload in frames.items():
@@ -319,7 +328,7 @@ class ShardRunner:
         for key in expired:
             del self.seats[key]
             state = self.sim.remove_player(key)
-            self._spawn(asyncio.to_thread(self.store.save_states, [state], logout=True))
+            self._spawn(self._write_states([state], logout=True))
 
     def _queue_close(
         self, conn_id: str, code: int, error: str, message: str = "", encoding: str = "json"
@@ -364,9 +373,11 @@ class ShardRunner:
             return
         state = transfer.state
         try:
-            target, token = await asyncio.to_thread(
-                self.store.hand_off, state=state, realm=self.config.realm, from_shard=self.name
-            )
+            async with self._db_lock:
+                self._unsaved.pop(state.character_id, None)  # the hand-off writes the newest
+                target, token = await asyncio.to_thread(
+                    self.store.hand_off, state=state, realm=self.config.realm, from_shard=self.name
+                )
         except persistence.EntryRefused as refused:
             logger.warning("hand-off of %s failed: %s", key, refused.message)
             if seat.conn_id is not None:
@@ -391,37 +402,56 @@ class ShardRunner:
         if self._flush_task is not None and not self._flush_task.done():
             logger.warning("shard %s: previous flush still running; skipping this one", self.name)
             return
-        states = self.sim.drain_dirty()
-        if states:
-            self._flush_task = asyncio.get_running_loop().create_task(
-                asyncio.to_thread(self.store.save_states, states)
-            )
+        for state in self.sim.drain_dirty():
+            self._unsaved[state.character_id] = state
+        if self._unsaved:
+            self._flush_task = asyncio.get_running_loop().create_task(self._write_unsaved())
 
-    def _heartbeat_sync(self, status: str | None) -> None:
-        self._sample_metrics()
+    async def _write_unsaved(self, *, logout: bool = False) -> None:
+        """Write every unsaved state in one batch; on failure keep them for the next flush."""
+        async with self._db_lock:
+            states, self._unsaved = self._unsaved, {}
+            if not states:
+                return
+            try:
+                await asyncio.to_thread(
+                    self.store.save_states, list(states.values()), logout=logout
+                )
+            except Exception:
+                logger.exception("shard %s: flush of %d characters failed", self.name, len(states))
+                self._unsaved = {**states, **self._unsaved}
+
+    async def _write_states(self, states: list[PlayerState], *, logout: bool) -> None:
+        async with self._db_lock:
+            for state in states:
+                self._unsaved.pop(state.character_id, None)
+            await asyncio.to_thread(self.store.save_states, states, logout=logout)
+
+    def _heartbeat_sync(self, status: str | None, by_zone: dict[str, int]) -> None:
+        """Runs in a worker thread, on figures taken in the loop (the sim is not thread-safe)."""
+        for zone, count in by_zone.items():
+            metrics.PLAYERS_ONLINE.labels(realm=self.config.realm, shard=self.name, zone=zone).set(
+                count
+            )
         self.store.heartbeat(
             shard=self.name,
             realm=self.config.realm,
-            population=len(self.seats),
+            population=sum(by_zone.values()),
             status=status,
             version=self.config.version,
-            zones=sorted(self.owned_zones),
-            capacity=self.config.capacity,
+            zone_populations=by_zone,
         )
 
-    def _sample_metrics(self) -> None:
+    def _population_by_zone(self) -> dict[str, int]:
         by_zone: dict[str, int] = dict.fromkeys(self.owned_zones, 0)
-        for key in self.seats:
+        for key in list(self.seats):
             if self.sim.has_player(key):
                 zone = self.sim.snapshot_player(key).zone
                 by_zone[zone] = by_zone.get(zone, 0) + 1
                 rtt = self.sim.rtt_ms(key)
                 if rtt is not None:
                     metrics.RTT_SECONDS.observe(rtt / 1000.0)
-        for zone, count in by_zone.items():
-            metrics.PLAYERS_ONLINE.labels(realm=self.config.realm, shard=self.name, zone=zone).set(
-                count
-            )
+        return by_zone
 
     def _spawn(self, awaitable: object) -> None:
         task = asyncio.ensure_future(awaitable)  # type: ignore[call-overload]

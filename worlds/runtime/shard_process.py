@@ -48,7 +48,7 @@ async def run_shard_process(opts: ShardProcessOptions, stop: asyncio.Event) -> N
     client = redis_client_for_transport()
     runner = ShardRunner(
         config=runner_config_for(opts.name, realm),  # type: ignore[arg-type]
-        zone_maps=zone_maps,  # type: ignore[arg-type]
+        zone_maps=dict(zone_maps),
         owned_zones=set(zones) or set(zone_maps),
         outbox=RedisShardOutbox(client),
     )

@@ -191,6 +191,8 @@ def redis_client_for_transport() -> aioredis.Redis:
     (redis-py 8 defaults to a 5 s read timeout, which would kill an idle listener)."""
     from django.conf import settings
 
+    if not settings.REDIS_URL:
+        raise RuntimeError("the Redis transport needs REDIS_URL")
     return aioredis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=None, socket_keepalive=True, health_check_interval=30
     )
