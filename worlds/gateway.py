@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from worlds.runtime.frames import error_bytes
 from worlds.runtime.hosting import get_hub
-from worlds.runtime.messages import Attach
+from worlds.runtime.messages import Attach, Refresh
 from worlds.sim.codec import (
     MAX_FRAME_BYTES,
     FloodGuard,
@@ -101,11 +101,20 @@ class WorldConsumer(AsyncWebsocketConsumer):
         timer = getattr(self, "_hello_timer", None)
         if timer is not None:
             timer.cancel()
-        if self.account_id:
-            await self.channel_layer.group_discard(f"account-{self.account_id}", self.channel_name)
-            await mark_disconnected(self.account_id, self.epoch)
-        if self.attached:
+        if self.attached:  # first, so the shard starts the reconnect grace at once
+            self.attached = False
             self.hub.unregister(self, "disconnect")
+        if self.account_id:
+            try:
+                await self.channel_layer.group_discard(
+                    f"account-{self.account_id}", self.channel_name
+                )
+                await self.channel_layer.group_discard(
+                    f"character-{self.character_id}", self.channel_name
+                )
+                await mark_disconnected(self.account_id, self.epoch)
+            except Exception:  # bookkeeping only; the socket is gone either way
+                logger.exception("disconnect bookkeeping failed for %s", self.conn_id)
 
     # --- handshake ---------------------------------------------------------------------------
 
@@ -130,6 +139,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.shard = str(payload["shard"])
         self.conn_id = self.hub.new_conn_id()
         await self.channel_layer.group_add(f"account-{self.account_id}", self.channel_name)
+        await self.channel_layer.group_add(f"character-{self.character_id}", self.channel_name)
         self.attached = True
         self.hub.register(self)
 
@@ -188,7 +198,9 @@ class WorldConsumer(AsyncWebsocketConsumer):
         await self._close_with_error("account_restricted", reason, CLOSE_AUTH_FAILED)
 
     async def character_changed(self, event: dict[str, Any]) -> None:
-        """Economy and GM changes are read by the shard on its own schedule; nothing to do here."""
+        """Equipment (or a GM) changed durable data: the shard reloads what the world uses."""
+        if self.attached:
+            self.hub.send_to_shard(self.shard, Refresh(self.conn_id, str(event.get("what", ""))))
 
     # --- helpers -----------------------------------------------------------------------------
 

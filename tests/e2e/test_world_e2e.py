@@ -262,3 +262,68 @@ async def ban(account_id: int) -> None:
         account_ban(user=User.objects.get(pk=account_id), reason="cheating", actor=None)
 
     await sync_to_async(do_ban)()
+
+
+def test_equipping_gear_raises_max_hp_in_the_world(shard: None, live_world: LiveWorld) -> None:
+    """Issue 4: equip/unequip stat effects reach the world (stamina → max HP)."""
+    alice = make_player("Alice")
+    Character.objects.filter(pk=alice.pk).update(level=10)
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        base = a.welcome["you"]["mhp"]  # type: ignore[index]
+        changes: list[dict[str, Any]] = []
+        a.on_frame = lambda frame: changes.extend(frame.get("chg", ()) or ())
+        await equip(alice.pk, "iron_helm")
+        await wait_until(lambda: any(c.get("mhp") == base + 20 for c in changes))
+        await a.close()
+
+    asyncio.run(scenario())
+
+
+async def equip(character_id: int, item_id: str) -> None:
+    from asgiref.sync import sync_to_async
+
+    from economy.services import economy_grant, inventory_equip
+
+    def grant_and_equip() -> None:
+        character = Character.objects.get(pk=character_id)
+        grant = economy_grant(
+            character=character,
+            source="gm",
+            actor=None,
+            reason="test",
+            idempotency_key=f"test-{item_id}",
+            items=[(item_id, 1)],
+        )
+        inventory_equip(character=character, item_id=grant.item_ids[0])
+
+    await sync_to_async(grant_and_equip)()
+
+
+def test_leaving_the_world_after_the_grace_saves_and_cancels_trades(
+    shard: None, live_world: LiveWorld
+) -> None:
+    from economy.models import Trade, TradeState
+    from economy.services import trade_open
+
+    alice = make_player("Alice")
+    bob = make_player("Bob", dx=1.0)
+    trade = trade_open(initiator=alice, partner_name="Bob")
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        me = a.welcome["you"]  # type: ignore[index]
+        await a.send("move", x=me["x"] + 0.25, y=me["y"], ct=1000.0, cid=me["cor"])
+        await wait_until(lambda: a.acked >= 1)
+        await a.close()
+        # Grace is 3 s in the test server; then the entity is removed, saved, trades cancelled.
+        await asyncio.sleep(4.5)
+
+    asyncio.run(scenario())
+    trade.refresh_from_db()
+    assert trade.state == TradeState.CANCELLED
+    alice.refresh_from_db()
+    assert alice.x == pytest.approx(town_spawn()[0] + 0.25, abs=0.01)
+    assert Trade.objects.filter(pk=trade.pk, state=TradeState.CANCELLED).exists()
+    assert bob.pk  # bob never entered: only the leaver's trades are cancelled by leaving

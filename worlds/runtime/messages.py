@@ -45,7 +45,15 @@ class Detach:
     reason: str
 
 
-GatewayToShard = Attach | Intent | Detach
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """Durable data of the connection's character changed elsewhere (equipment, GM): reload."""
+
+    conn_id: str
+    what: str
+
+
+GatewayToShard = Attach | Intent | Detach | Refresh
 
 # --- shard -> gateway ------------------------------------------------------------------------
 
@@ -102,6 +110,8 @@ def encode_gateway_batch(gateway_id: str, items: list[GatewayToShard]) -> list[o
                     item.transfer_token,
                 ]
             )
+        elif isinstance(item, Refresh):
+            wire.append(["r", item.conn_id, item.what])
         else:
             wire.append(["d", item.conn_id, item.reason])
     return [gateway_id, wire]
@@ -118,6 +128,8 @@ def decode_gateway_batch(wire: list[object]) -> tuple[str, list[GatewayToShard]]
             items.append(Attach(raw[1], raw[2], raw[3], raw[4], raw[5], raw[6]))
         elif kind == "d":
             items.append(Detach(raw[1], raw[2]))
+        elif kind == "r":
+            items.append(Refresh(raw[1], raw[2]))
     return str(gateway_id), items
 
 

@@ -15,10 +15,13 @@ import logging
 import math
 import secrets
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Protocol
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from characters.models import Character
@@ -27,6 +30,7 @@ from worlds.sim.world import PlayerState
 logger = logging.getLogger(__name__)
 
 HANDOFF_TTL_SECONDS = 60
+HP_PER_STAMINA = 10
 
 
 class EntryRefused(Exception):
@@ -46,6 +50,8 @@ class CharacterStore(Protocol):
     ) -> PlayerState: ...
 
     def save_states(self, states: Iterable[PlayerState], *, logout: bool = False) -> int: ...
+
+    def effective_max_hp(self, *, character_id: int) -> int: ...
 
     def hand_off(self, *, state: PlayerState, realm: str, from_shard: str) -> tuple[str, str]: ...
 
@@ -90,10 +96,23 @@ class DjangoCharacterStore:
             raise EntryRefused("wrong_shard", "This server does not host that zone; join again.")
         self.versions[character.pk] = character.world_version
         Character.objects.filter(pk=character.pk).update(last_played_at=timezone.now())
-        return state_from_character(character)
+        state = state_from_character(character)
+        max_hp = self.effective_max_hp(character_id=character.pk, base=character.max_hp)
+        return replace(state, max_hp=max_hp, hp=min(state.hp, max_hp))
+
+    def effective_max_hp(self, *, character_id: int, base: int | None = None) -> int:
+        """Base maximum HP (the character row) plus equipment: each point of stamina adds
+        ``HP_PER_STAMINA``. The row keeps the base; the world simulates the effective value."""
+        from economy.selectors import equipment_stat_bonus
+
+        if base is None:
+            base = Character.objects.values_list("max_hp", flat=True).get(pk=character_id)
+        stamina = equipment_stat_bonus(character_id=character_id).get("stamina", 0)
+        return int(base) + HP_PER_STAMINA * int(stamina)
 
     def save_states(self, states: Iterable[PlayerState], *, logout: bool = False) -> int:
         """Write each state if this shard still owns it; returns how many rows were written."""
+        states = list(states)
         now = timezone.now()
         written = 0
         with transaction.atomic():
@@ -101,14 +120,28 @@ class DjangoCharacterStore:
                 written += self._save_one(state, now)
         for state in states if logout else ():
             self.versions.pop(state.character_id, None)
+            self._left_world(state.character_id)
         return written
+
+    def _left_world(self, character_id: int) -> None:
+        """A player who leaves the world cannot stay in a trade (issue 4: cancelled on leave)."""
+        from economy.services import trade_cancel_for_character
+
+        try:
+            trade_cancel_for_character(character_id, reason="left")
+        except Exception:  # the save above is what matters; trades also expire on their own
+            logger.exception("could not cancel trades of character %s", character_id)
 
     def _save_one(self, state: PlayerState, now: object) -> int:
         expected = self.versions.get(state.character_id)
         if expected is None:
             return 0
         updated = Character.objects.filter(pk=state.character_id, world_version=expected).update(
-            **row_from_state(state), last_saved_at=now, world_version=expected + 1
+            **row_from_state(state),
+            # Equipment HP above the base maximum is not stored: the row keeps base values.
+            hp=Least(Value(max(state.hp, 0)), F("max_hp")),
+            last_saved_at=now,
+            world_version=expected + 1,
         )
         if updated:
             self.versions[state.character_id] = expected + 1
@@ -200,14 +233,13 @@ def state_from_character(character: Character) -> PlayerState:
 
 
 def row_from_state(state: PlayerState) -> dict[str, object]:
-    """The columns the world owns. Resource and XP are not simulated yet, so never written."""
+    """The columns the world owns (HP separately, see ``_save_one``). Resource, XP and the
+    base maximum HP are not changed by the world yet, so never written."""
     return {
         "zone": state.zone,
         "x": state.x,
         "y": state.y,
         "facing": radians_from_octant(state.facing),
-        "hp": min(state.hp, state.max_hp),
-        "max_hp": state.max_hp,
         "level": state.level,
     }
 

@@ -31,6 +31,7 @@ from worlds.runtime.messages import (
     Detach,
     GatewayToShard,
     Intent,
+    Refresh,
     ShardBatch,
     gateway_of,
 )
@@ -229,6 +230,8 @@ class ShardRunner:
                 self._begin_attach(item)
             elif isinstance(item, Detach):
                 self._detach(item, now)
+            elif isinstance(item, Refresh):
+                self._begin_refresh(item)
 
     def _apply_intent(self, item: Intent) -> None:
         key = self.key_by_conn.get(item.conn_id)
@@ -308,6 +311,16 @@ class ShardRunner:
         payload = encode_frame({**self.sim.welcome(key), "shard": self.name}, seat.encoding)
         batch = ShardBatch(self.name, frames=[(seat.conn_id, payload)])
         self._spawn(self.outbox.publish(gateway_of(seat.conn_id), batch))
+
+    def _begin_refresh(self, item: Refresh) -> None:
+        key = self.key_by_conn.get(item.conn_id)
+        if key is not None:
+            self._spawn(self._refresh(key, self.seats[key].character_id))
+
+    async def _refresh(self, key: str, character_id: int) -> None:
+        max_hp = await asyncio.to_thread(self.store.effective_max_hp, character_id=character_id)
+        if self.sim.has_player(key):
+            self.sim.update_vitals(key, max_hp=max_hp)
 
     def _detach(self, item: Detach, now: float) -> None:
         key = self.key_by_conn.pop(item.conn_id, None)

@@ -288,6 +288,20 @@ class ShardSim:
             },
         )
 
+    def update_vitals(
+        self, conn_id: str, *, max_hp: int | None = None, hp: int | None = None
+    ) -> None:
+        """Apply a change decided outside the sim (equipment, GM): viewers get it in ``chg`` and
+        the client itself in ``you``; HP is clamped to the new maximum."""
+        player = self._player(conn_id)
+        zone = self.zones[player.zone_id]
+        if max_hp is not None:
+            player.max_hp = max(1, max_hp)
+        new_hp = player.hp if hp is None else hp
+        player.hp = max(0, min(new_hp, player.max_hp))
+        zone.note_change(player.slot, hp=player.hp, mhp=player.max_hp)
+        zone.durable_dirty[player.slot] = True
+
     def report_error(self, conn_id: str, code: str, message: str, seq: int | None) -> None:
         """Put an ``error`` event in this client's next frame (e.g. a frame the adapter could
         not decode); unknown connections are ignored."""
