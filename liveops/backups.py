@@ -270,12 +270,21 @@ def _backup_write(source: DatabaseTarget, engine: Any, progress: Progress) -> Pa
 
 # --- Retention ----------------------------------------------------------------------------------
 def retention_keep(
-    created: Iterable[datetime], *, keep_daily: int, keep_weekly: int
+    created: Iterable[datetime],
+    *,
+    keep_daily: int,
+    keep_weekly: int,
+    keep_within: timedelta = timedelta(0),
 ) -> set[datetime]:
-    """Which backup times to keep: the newest of each of the last ``keep_daily`` days that have
-    a backup, the newest of each of the last ``keep_weekly`` ISO weeks, and always the newest."""
+    """Which backup times to keep: everything younger than ``keep_within`` (relative to the
+    newest, so a manual backup before a deploy survives the scheduled one), the newest of each of
+    the last ``keep_daily`` days that have a backup, the newest of each of the last
+    ``keep_weekly`` ISO weeks, and always the newest."""
     ordered = sorted(set(created), reverse=True)
-    keep: set[datetime] = set(ordered[:1])
+    if not ordered:
+        return set()
+    keep: set[datetime] = {s for s in ordered if ordered[0] - s < keep_within}
+    keep.add(ordered[0])
     days: dict[Any, datetime] = {}
     weeks: dict[Any, datetime] = {}
     for stamp in ordered:
@@ -287,7 +296,10 @@ def retention_keep(
 
 
 def backup_apply_retention(
-    *, keep_daily: int | None = None, keep_weekly: int | None = None
+    *,
+    keep_daily: int | None = None,
+    keep_weekly: int | None = None,
+    keep_within: timedelta | None = None,
 ) -> list[str]:
     """Delete backups (dump + sidecars) that the retention policy does not keep."""
     backups = backup_list()
@@ -295,6 +307,11 @@ def backup_apply_retention(
         (b.created_at for b in backups),
         keep_daily=settings.BACKUP_KEEP_DAILY if keep_daily is None else keep_daily,
         keep_weekly=settings.BACKUP_KEEP_WEEKLY if keep_weekly is None else keep_weekly,
+        keep_within=(
+            timedelta(hours=settings.BACKUP_KEEP_RECENT_HOURS)
+            if keep_within is None
+            else keep_within
+        ),
     )
     removed: list[str] = []
     for backup in backups:

@@ -213,9 +213,7 @@ def histogram_quantile(quantile: float, buckets: dict[float, float]) -> float | 
     return lower_bound
 
 
-def _delta(current: float, previous: float | None) -> float:
-    if previous is None:
-        return 0.0
+def _delta(current: float, previous: float) -> float:
     # A smaller cumulative value means the process restarted: count from zero, like rate().
     return current if current < previous else current - previous
 
@@ -235,9 +233,12 @@ def derive_figures(
         return figures
     deltas: dict[str, float] = {}
     for target, counters in current.items():
-        before = previous.get(target, {})
+        before = previous.get(target)
+        if before is None:
+            continue  # a target seen for the first time has no interval yet
         for key, value in counters.items():
-            deltas[key] = deltas.get(key, 0.0) + _delta(value, before.get(key))
+            # A series new within a known target started from zero during the interval.
+            deltas[key] = deltas.get(key, 0.0) + _delta(value, before.get(key, 0.0))
     for figure in RATE_COUNTERS:
         figures[f"{figure}_per_s"] = round(deltas.get(figure, 0.0) / seconds, 3)
     for prefix in ("tick", "rtt"):

@@ -90,10 +90,15 @@ def _run_one(app: Any, periodic: PeriodicTask, now: datetime) -> JobRun:
     try:
         args = json.loads(periodic.args or "[]")
         kwargs = json.loads(periodic.kwargs or "{}")
-        task.apply(args=args, kwargs=kwargs, throw=True)
+        # throw=False: eager apply() re-runs the task's retries only when it does not propagate.
+        result = task.apply(args=args, kwargs=kwargs, throw=False)
     except Exception as exc:
+        # A retry chain that fails again propagates out of eager apply(): same outcome.
         logger.exception("scheduled task %s failed", periodic.name)
         return JobRun(periodic.name, periodic.task, ok=False, error=str(exc)[:500])
+    if result.failed():
+        logger.error("scheduled task %s failed: %r", periodic.name, result.result)
+        return JobRun(periodic.name, periodic.task, ok=False, error=repr(result.result)[:500])
     return JobRun(periodic.name, periodic.task, ok=True)
 
 

@@ -89,20 +89,25 @@ def registered_task_names() -> set[str]:
 
 def _schedule_fields(job: Job) -> dict[str, Any]:
     if job.every_seconds is not None:
-        interval, _ = IntervalSchedule.objects.get_or_create(
-            every=job.every_seconds, period=IntervalSchedule.SECONDS
-        )
+        # filter().first(): the admin lets operators create duplicate schedule rows.
+        wanted = {"every": job.every_seconds, "period": IntervalSchedule.SECONDS}
+        interval = IntervalSchedule.objects.filter(**wanted).order_by(
+            "pk"
+        ).first() or IntervalSchedule.objects.create(**wanted)
         return {"interval": interval, "crontab": None}
     assert job.cron is not None
     minute, hour = job.cron
-    crontab, _ = CrontabSchedule.objects.get_or_create(
-        minute=minute,
-        hour=hour,
-        day_of_week="*",
-        day_of_month="*",
-        month_of_year="*",
-        timezone="UTC",
-    )
+    fields = {
+        "minute": minute,
+        "hour": hour,
+        "day_of_week": "*",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "timezone": "UTC",
+    }
+    crontab = CrontabSchedule.objects.filter(**fields).order_by(
+        "pk"
+    ).first() or CrontabSchedule.objects.create(**fields)
     return {"interval": None, "crontab": crontab}
 
 

@@ -304,6 +304,8 @@ LOGIN_QUEUE_RATE_WINDOW_SECONDS = env.int("LOGIN_QUEUE_RATE_WINDOW_SECONDS", def
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 BACKUP_KEEP_DAILY = env.int("BACKUP_KEEP_DAILY", default=7)
 BACKUP_KEEP_WEEKLY = env.int("BACKUP_KEEP_WEEKLY", default=4)
+# Every backup younger than this is kept too (a manual one before a deploy, say).
+BACKUP_KEEP_RECENT_HOURS = env.int("BACKUP_KEEP_RECENT_HOURS", default=24)
 # Apps whose tables a restore verification compares (row counts + checksums).
 BACKUP_VERIFY_APPS: list[str] = env.list(
     "BACKUP_VERIFY_APPS", default=["accounts", "characters", "worlds", "chat", "economy", "liveops"]
