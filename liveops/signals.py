@@ -35,6 +35,20 @@ def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
         metrics.metrics_serve_for_process(port)
 
 
+_structlog_worker_receiver: Any = None
+
+
+def on_worker_init(sender: Any = None, **kwargs: Any) -> None:
+    """Bind task_id/task name (and the publishing request's request_id) to every log record of a
+    task. Only in workers: in eager mode these receivers would clear the web request's ids."""
+    global _structlog_worker_receiver
+    from django_structlog.celery.receivers import CeleryReceiver
+
+    if _structlog_worker_receiver is None:
+        _structlog_worker_receiver = CeleryReceiver()
+        _structlog_worker_receiver.connect_worker_signals()
+
+
 def on_worker_process_shutdown(pid: int | None = None, **kwargs: Any) -> None:
     metrics.metrics_mark_process_dead(pid or os.getpid())
 
@@ -44,6 +58,7 @@ def connect_ops_signals() -> None:
     celery_signals.task_failure.connect(on_task_failure, dispatch_uid="mmo_task_failure")
     celery_signals.task_retry.connect(on_task_retry, dispatch_uid="mmo_task_retry")
     celery_signals.worker_ready.connect(on_worker_ready, dispatch_uid="mmo_worker_metrics")
+    celery_signals.worker_init.connect(on_worker_init, dispatch_uid="mmo_worker_structlog")
     celery_signals.worker_process_shutdown.connect(
         on_worker_process_shutdown, dispatch_uid="mmo_worker_process_dead"
     )
