@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 
 from mmo_platform.keys import load_or_create_private_key
 from mmo_platform.logging import build_logging_config, configure_structlog
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Lets typed generics such as ``admin.ModelAdmin[Model]`` work at run time, not only in mypy.
+django_stubs_ext.monkeypatch()
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -62,6 +66,11 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
+    # Binds request_id (and, after the view, user_id) to every log record of the request.
+    # It must run before AuthenticationMiddleware: placed after it, it evaluates request.user
+    # before allauth's token authentication and pins the anonymous user (a 401 on allauth's
+    # headless session endpoints).
+    "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,8 +80,6 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
-    # Binds request_id/user_id to every log record of the request (mmo_platform/logging.py).
-    "django_structlog.middlewares.RequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
