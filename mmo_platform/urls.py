@@ -3,6 +3,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from mmo_platform.views import home
+from worlds.play import play_view
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.api_urls")),
@@ -17,6 +18,7 @@ api_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("play", play_view, name="play"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
