@@ -47,6 +47,7 @@ class WorldClient:
         self.bytes_received = 0
         self.welcome: dict[str, Any] | None = None
         self.errors: list[dict[str, Any]] = []
+        self.bye: dict[str, Any] | None = None
         self.rtts: list[float] = []
         self.last_frame: dict[str, Any] | None = None
         self._sent_at: dict[int, float] = {}
@@ -142,6 +143,8 @@ class WorldClient:
             self._welcomed.set()
         elif kind == "error":
             self.errors.append(frame)
+        elif kind == "bye":
+            self.bye = frame
         ack = frame.get("ack")
         if isinstance(ack, int):
             self._record_ack(ack)
@@ -156,8 +159,11 @@ class WorldClient:
         if ack <= self.acked:
             return
         now = time.perf_counter()
-        for seq in range(self.acked + 1, ack + 1):
-            sent = self._sent_at.pop(seq, None)
-            if sent is not None:
-                self.rtts.append(now - sent)
+        sent_at = self._sent_at
+        # Sequence numbers are sent in increasing order, so the dict is ordered by seq.
+        while sent_at:
+            seq = next(iter(sent_at))
+            if seq > ack:
+                break
+            self.rtts.append(now - sent_at.pop(seq))
         self.acked = ack

@@ -222,7 +222,7 @@ def redeem_world_ticket(ticket: str) -> dict[str, Any]:
     entry = world_ticket_redeem(ticket=ticket)
     if entry is None:
         raise HelloRejected(
-            "invalid_ticket",
+            "auth_failed",
             "The world ticket is unknown, expired, already used or superseded; join again.",
             CLOSE_AUTH_FAILED,
         )

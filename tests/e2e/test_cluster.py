@@ -93,7 +93,7 @@ class Cluster:
                 process.kill()
 
 
-def wait_for(predicate: object, timeout: float = 20.0, what: str = "condition") -> None:
+def wait_for(predicate: object, timeout: float = 60.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():  # type: ignore[operator]
         if time.monotonic() > deadline:
@@ -233,6 +233,7 @@ def test_sigkill_loses_at_most_one_flush_interval_and_sigterm_saves(cluster: Clu
         assert cluster.signal("c-field", signal.SIGTERM) == 0
         closed = await client.wait_closed()
         assert closed.code == 4005
+        assert client.bye is not None and client.bye["reason"] == "shutdown"
         return final_x
 
     final_x = asyncio.run(second_life())

@@ -39,6 +39,7 @@ from worlds.runtime.transport import ShardOutbox
 from worlds.sim.codec import ProtocolError, decode_client_frame, encode_frame
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import PlayerState, SuspicionReport
+from worlds.sim.frames import bye_frame
 from worlds.sim.intents import ClientHello
 from worlds.sim.world import ShardSim, ZoneTransfer
 from worlds.sim.zonemap import ZoneMap
@@ -129,12 +130,13 @@ class ShardRunner:
         self._stopping.set()
         if self._loop_task is not None:
             await self._loop_task
-        bye = error_bytes("server_shutdown", "The world server is restarting; reconnect shortly.")
+        bye = bye_frame("shutdown", "the world server is restarting; reconnect shortly")
         batches: dict[str, ShardBatch] = {}
         for seat in self.seats.values():
             if seat.conn_id is not None:
                 batch = batches.setdefault(gateway_of(seat.conn_id), ShardBatch(self.name))
-                batch.controls.append(Control("close", seat.conn_id, CLOSE_SHUTDOWN, bye))
+                payload = encode_frame(bye, seat.encoding)
+                batch.controls.append(Control("close", seat.conn_id, CLOSE_SHUTDOWN, payload))
         await self.outbox.publish_many(batches)
         if self._flush_task is not None:
             await self._flush_task
@@ -364,13 +366,10 @@ class ShardRunner:
         )
         seat = self.seats.get(report.conn_id)
         if report.action == "kick" and seat is not None and seat.conn_id is not None:
-            self._queue_close(
-                seat.conn_id,
-                CLOSE_KICKED,
-                "kicked",
-                "disconnected: too many impossible moves",
-                seat.encoding,
-            )
+            kick = bye_frame("kicked", "disconnected: too many impossible moves")
+            payload = encode_frame(kick, seat.encoding)
+            control = Control("close", seat.conn_id, CLOSE_KICKED, payload)
+            self.pending_controls.setdefault(gateway_of(seat.conn_id), []).append(control)
 
     # --- hand-off to another shard -----------------------------------------------------------
 
