@@ -49,6 +49,7 @@ router = ProtocolTypeRouter(
 
 
 async def lifespan(receive: Any, send: Any) -> None:
+    from liveops.scheduler import start_embedded_scheduler, stop_embedded_scheduler
     from worlds.runtime import hosting
 
     while True:
@@ -57,6 +58,7 @@ async def lifespan(receive: Any, send: Any) -> None:
             try:
                 if getattr(settings, "WORLD_AUTOSTART", True):
                     await hosting.start_embedded_world()
+                    start_embedded_scheduler()
             except Exception as exc:
                 logger.exception("world start-up failed")
                 await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -64,6 +66,7 @@ async def lifespan(receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:
+                stop_embedded_scheduler()
                 await hosting.stop_embedded_world()
             finally:
                 await send({"type": "lifespan.shutdown.complete"})

@@ -16,6 +16,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from mmo_platform import metrics
+from mmo_platform.logging import bind_connection
 from worlds.runtime.frames import error_bytes
 from worlds.runtime.hosting import get_hub
 from worlds.runtime.messages import Attach, Refresh
@@ -65,6 +67,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.hub = get_hub()
         await self.hub.start()
+        self.connection_kind = "embedded" if self.hub.bus is not None else "gateway"
+        metrics.WS_CONNECTIONS.labels(kind=self.connection_kind).inc()
         self.flood = FloodGuard()
         self.attached = False
         self.closed = False
@@ -98,6 +102,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
+        if hasattr(self, "connection_kind"):
+            metrics.WS_CONNECTIONS.labels(kind=self.connection_kind).dec()
         timer = getattr(self, "_hello_timer", None)
         if timer is not None:
             timer.cancel()
@@ -138,6 +144,9 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.epoch = int(payload.get("session_epoch", 0))
         self.shard = str(payload["shard"])
         self.conn_id = self.hub.new_conn_id()
+        bind_connection(
+            connection_id=self.conn_id, character_id=self.character_id, shard=self.shard
+        )
         await self.channel_layer.group_add(f"account-{self.account_id}", self.channel_name)
         await self.channel_layer.group_add(f"character-{self.character_id}", self.channel_name)
         self.attached = True

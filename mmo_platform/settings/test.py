@@ -14,3 +14,4 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "token": "100000/min"},
 }
 WORLD_AUTOSTART = False
+OPS_EMBEDDED_SCHEDULER = False  # tests run schedules explicitly

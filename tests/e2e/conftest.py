@@ -37,7 +37,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_world(transactional_db: None, settings: object) -> Iterator[LiveWorld]:
+def live_world_settings() -> dict[str, object]:
+    """Settings of the test server; a test module may override this fixture."""
+    return {"WORLD_FLUSH_INTERVAL_SECONDS": 1.0, "WORLD_RECONNECT_GRACE_SECONDS": 3.0}
+
+
+@pytest.fixture
+def live_world(
+    transactional_db: None, live_world_settings: dict[str, object]
+) -> Iterator[LiveWorld]:
     from worlds.runtime import hosting
 
     port = _free_port()
@@ -45,8 +53,7 @@ def live_world(transactional_db: None, settings: object) -> Iterator[LiveWorld]:
         WORLD_AUTOSTART=True,
         WORLD_TRANSPORT="local",
         ALLOWED_HOSTS=["127.0.0.1", "localhost", "testserver"],
-        WORLD_FLUSH_INTERVAL_SECONDS=1.0,
-        WORLD_RECONNECT_GRACE_SECONDS=3.0,
+        **live_world_settings,
     ):
         hosting.reset_for_tests()
         config = uvicorn.Config(

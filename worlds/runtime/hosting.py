@@ -14,7 +14,9 @@ import logging
 
 from django.conf import settings
 
+from liveops.ops_services import world_flush_register, world_flush_unregister
 from worlds.runtime.hub import GatewayHub
+from worlds.runtime.runner import ShardRunner
 from worlds.runtime.transport import LocalBus, LocalShardOutbox, redis_client_for_transport
 from worlds.sim.zonemap import ZoneMap
 
@@ -52,7 +54,7 @@ def get_hub() -> GatewayHub:
 
 def runner_config_for(shard_name: str, realm: str) -> object:
     from worlds.runtime.runner import RunnerConfig
-    from worlds.sim.world import SimConfig
+    from worlds.sim.config import SimConfig
 
     return RunnerConfig(
         name=shard_name,
@@ -67,8 +69,6 @@ def runner_config_for(shard_name: str, realm: str) -> object:
 async def start_embedded_world() -> list[str]:
     """Start a runner for every shard row, in this process. Returns the shard names."""
     from asgiref.sync import sync_to_async
-
-    from worlds.runtime.runner import ShardRunner
 
     if world_transport() != "local":
         return []
@@ -87,6 +87,7 @@ async def start_embedded_world() -> list[str]:
         bus.register_shard(name, runner.receive)
         await runner.start()
         _runners[name] = runner
+        _register_flush(name, runner, asyncio.get_running_loop())
         logger.info("embedded shard %s (realm %s) running", name, realm)
     return [name for name, _, _ in shards]
 
@@ -98,8 +99,18 @@ async def stop_embedded_world() -> None:
     await asyncio.gather(*(runner.stop() for _, runner in runners))  # type: ignore[attr-defined]
     for name, _ in runners:
         get_bus().unregister_shard(name)
+        world_flush_unregister(f"shard:{name}")
     if _hub is not None:
         await _hub.stop()
+
+
+def _register_flush(name: str, runner: ShardRunner, loop: asyncio.AbstractEventLoop) -> None:
+    """Let the ops safety-net task (any thread) flush this in-process shard."""
+
+    def flush() -> int:
+        return asyncio.run_coroutine_threadsafe(runner.flush_now(), loop).result(timeout=60)
+
+    world_flush_register(f"shard:{name}", flush)
 
 
 def embedded_runner(name: str) -> object | None:

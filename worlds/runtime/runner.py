@@ -419,6 +419,14 @@ class ShardRunner:
         if self._unsaved:
             self._flush_task = asyncio.get_running_loop().create_task(self._write_unsaved())
 
+    async def flush_now(self) -> int:
+        """Save every dirty character now (ops safety net); returns how many were pending."""
+        for state in self.sim.drain_dirty():
+            self._unsaved[state.character_id] = state
+        pending = len(self._unsaved)
+        await self._write_unsaved()
+        return pending
+
     async def _write_unsaved(self, *, logout: bool = False) -> None:
         """Write every unsaved state in one batch; on failure keep them for the next flush."""
         async with self._db_lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 
@@ -56,6 +57,7 @@ async def run_shard_process(opts: ShardProcessOptions, stop: asyncio.Event) -> N
     listener = asyncio.create_task(listen_shard_channel(client, opts.name, runner.receive, ready))
     await asyncio.wait_for(ready.wait(), timeout=10)
     await runner.start()
+    flush_listener = asyncio.create_task(_listen_flush_requests(client, runner))
     logger.info(
         "shard %s ticking (realm %s, zones %s)", opts.name, realm, sorted(runner.owned_zones)
     )
@@ -63,4 +65,17 @@ async def run_shard_process(opts: ShardProcessOptions, stop: asyncio.Event) -> N
     logger.info("shard %s stopping: saving every character", opts.name)
     await runner.stop()
     listener.cancel()
+    flush_listener.cancel()
     await client.aclose()
+
+
+async def _listen_flush_requests(client: Any, runner: ShardRunner) -> None:
+    """The ops safety-net task publishes on WORLD_FLUSH_CHANNEL; every shard saves at once."""
+    from liveops.ops_services import WORLD_FLUSH_CHANNEL
+
+    async with client.pubsub() as pubsub:
+        await pubsub.subscribe(WORLD_FLUSH_CHANNEL)
+        async for message in pubsub.listen():
+            if message.get("type") == "message":
+                written = await runner.flush_now()
+                logger.info("shard %s: ops flush saved %d characters", runner.name, written)
