@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 import ormsgpack
@@ -148,11 +148,11 @@ class RedisShardOutbox:
             await pipe.execute()
 
 
-async def listen_shard_channel(
-    client: aioredis.Redis, shard: str, handler: ShardInboxHandler, ready: asyncio.Event
-) -> None:
-    """Feed gateway batches addressed to ``shard`` into ``handler`` until cancelled."""
-    channel = SHARD_CHANNEL.format(name=shard)
+async def _listen(
+    client: aioredis.Redis, channel: str, ready: asyncio.Event
+) -> AsyncIterator[object]:
+    """Yield each decoded message published on ``channel`` until cancelled; malformed ones are
+    logged and skipped (one bad publisher must not stop a shard or a gateway)."""
     async with client.pubsub() as pubsub:
         await pubsub.subscribe(channel)
         ready.set()
@@ -160,11 +160,23 @@ async def listen_shard_channel(
             if message.get("type") != "message":
                 continue
             try:
-                gateway_id, items = decode_gateway_batch(ormsgpack.unpackb(message["data"]))
-            except (ValueError, TypeError, IndexError, ormsgpack.MsgpackDecodeError):
-                logger.warning("shard %s dropped a malformed gateway batch", shard)
-                continue
-            handler(gateway_id, items)
+                yield ormsgpack.unpackb(message["data"])
+            except ormsgpack.MsgpackDecodeError:
+                logger.warning("dropped a malformed message on %s", channel)
+
+
+async def listen_shard_channel(
+    client: aioredis.Redis, shard: str, handler: ShardInboxHandler, ready: asyncio.Event
+) -> None:
+    """Feed gateway batches addressed to ``shard`` into ``handler`` until cancelled."""
+    channel = SHARD_CHANNEL.format(name=shard)
+    async for wire in _listen(client, channel, ready):
+        try:
+            gateway_id, items = decode_gateway_batch(wire)  # type: ignore[arg-type]
+        except (ValueError, TypeError, IndexError):
+            logger.warning("shard %s dropped a malformed gateway batch", shard)
+            continue
+        handler(gateway_id, items)
 
 
 async def listen_gateway_channel(
@@ -172,18 +184,13 @@ async def listen_gateway_channel(
 ) -> None:
     """Feed shard batches addressed to this gateway process into ``handler`` until cancelled."""
     channel = GATEWAY_CHANNEL.format(gateway_id=gateway_id)
-    async with client.pubsub() as pubsub:
-        await pubsub.subscribe(channel)
-        ready.set()
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            try:
-                batch = decode_shard_batch(ormsgpack.unpackb(message["data"]))
-            except (ValueError, TypeError, IndexError, ormsgpack.MsgpackDecodeError):
-                logger.warning("gateway %s dropped a malformed shard batch", gateway_id)
-                continue
-            await handler(batch)
+    async for wire in _listen(client, channel, ready):
+        try:
+            batch = decode_shard_batch(wire)  # type: ignore[arg-type]
+        except (ValueError, TypeError, IndexError):
+            logger.warning("gateway %s dropped a malformed shard batch", gateway_id)
+            continue
+        await handler(batch)
 
 
 def redis_client_for_transport() -> aioredis.Redis:
