@@ -50,3 +50,18 @@ def test_safety_net_task_flushes_the_world_now(shard: None, live_world: LiveWorl
     asyncio.run(scenario())
     alice.refresh_from_db()
     assert alice.x == pytest.approx(town_spawn()[0] + 0.25, abs=0.01)
+
+
+def test_chat_messages_are_counted(shard: None, live_world: LiveWorld) -> None:
+    alice = make_player("Alice")
+    counter = metrics.CHAT_MESSAGES.labels(channel="say")
+    before = counter._value.get()
+
+    async def scenario() -> None:
+        a = await enter(live_world, alice)
+        seq = await a.send("chat", channel="say", text="hello world")
+        await wait_until(lambda: a.acked >= seq)
+        await a.close()
+
+    asyncio.run(scenario())
+    assert counter._value.get() == before + 1

@@ -40,7 +40,7 @@ from worlds.sim.codec import ProtocolError, decode_client_frame, encode_frame
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import PlayerState, SuspicionReport
 from worlds.sim.frames import bye_frame
-from worlds.sim.intents import ClientHello
+from worlds.sim.intents import ChatIntent, ClientHello
 from worlds.sim.world import ShardSim, ZoneTransfer
 from worlds.sim.zonemap import ZoneMap
 
@@ -251,7 +251,8 @@ class ShardRunner:
         if isinstance(intent, ClientHello):
             self.sim.report_error(key, "unexpected_hello", "hello was already received", None)
             return
-        self.sim.submit(key, intent, now=self.sim.now)
+        if self.sim.submit(key, intent, now=self.sim.now) and isinstance(intent, ChatIntent):
+            metrics.CHAT_MESSAGES.labels(channel=intent.channel).inc()
 
     def _begin_attach(self, item: Attach) -> None:
         key = f"ch{item.character_id}"
