@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import pathlib
 import statistics
 import sys
@@ -150,6 +151,8 @@ def run(
     now = 0.0
     intake_ms: list[float] = []
     tick_ms: list[float] = []
+    tick_cpu_ms: list[float] = []
+    intake_cpu_ms: list[float] = []
     frame_counts: list[int] = []
     frame_bytes: list[int] = []
     started = time.perf_counter()
@@ -161,15 +164,17 @@ def run(
         client_ms = now * 1000.0
         seq = bots.seq
         submit = sim.submit
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for conn_id, x, y in zip(conn_ids, xs, ys, strict=True):
             submit(conn_id, MoveIntent(seq, x, y, client_ms))
-        t1 = time.perf_counter()
+        c1, t1 = time.process_time(), time.perf_counter()
         out = sim.tick(now)
-        t2 = time.perf_counter()
+        c2, t2 = time.process_time(), time.perf_counter()
         if tick >= warmup:
             intake_ms.append((t1 - t0) * 1000)
             tick_ms.append((t2 - t1) * 1000)
+            intake_cpu_ms.append((c1 - c0) * 1000)
+            tick_cpu_ms.append((c2 - c1) * 1000)
             frame_counts.append(len(out.frames))
             frame_bytes.append(out.frames.total_bytes())
     total = [a + b for a, b in zip(intake_ms, tick_ms, strict=True)]
@@ -181,7 +186,9 @@ def run(
         "tick_mean": statistics.fmean(tick_ms),
         "tick_p50": _percentile(tick_ms, 50),
         "tick_p99": _percentile(tick_ms, 99),
+        "tick_cpu": statistics.fmean(tick_cpu_ms),
         "intake_mean": statistics.fmean(intake_ms),
+        "intake_cpu": statistics.fmean(intake_cpu_ms),
         "total_mean": statistics.fmean(total),
         "total_p99": _percentile(total, 99),
         "frames": statistics.fmean(frame_counts),
@@ -222,20 +229,25 @@ def main() -> None:
     )
     header = (
         f"{'players':>8} {'ticks':>5} {'tick mean':>9} {'p50':>7} {'p99':>7} "
-        f"{'intake':>7} {'total':>7} {'tot p99':>7} {'frames':>7} {'KiB/tick':>8} "
-        f"{'seen':>5}"
+        f"{'cpu':>6} {'intake':>7} {'in cpu':>6} {'total':>7} {'tot p99':>7} {'frames':>7} "
+        f"{'KiB/tick':>8} {'seen':>5}"
     )
     print(header)
     for players in args.players:
         r = run(players, args.zone, args.ticks, args.warmup, args.encoding, args.time_limit)
         print(
             f"{r['players']:>8} {r['ticks']:>5} {r['tick_mean']:>9.2f} {r['tick_p50']:>7.2f} "
-            f"{r['tick_p99']:>7.2f} {r['intake_mean']:>7.2f} {r['total_mean']:>7.2f} "
+            f"{r['tick_p99']:>7.2f} {r['tick_cpu']:>6.2f} {r['intake_mean']:>7.2f} "
+            f"{r['intake_cpu']:>6.2f} {r['total_mean']:>7.2f} "
             f"{r['total_p99']:>7.2f} {r['frames']:>7.0f} {r['kbytes']:>8.1f} "
             f"{r['visible']:>5.1f}"
             + (f"  corrections={r['corrections']}" if r["corrections"] else "")
         )
-    print("times in ms per tick; seen = mean entities visible per client")
+    print(
+        "times in ms per tick; cpu = process CPU time (time.process_time) of the tick / intake; "
+        "seen = mean entities visible per client"
+    )
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,8 @@ class SpatialGrid:
         else:
             order = np.argsort(keys, kind="stable")
         self.sorted_slots = slots[order]
+        self.sorted_xs = xs[self.sorted_slots]
+        self.sorted_ys = ys[self.sorted_slots]
         self.starts = np.zeros(cell_count + 1, np.int64)
         np.cumsum(np.bincount(keys, minlength=cell_count), out=self.starts[1:])
 
@@ -98,13 +100,16 @@ class SpatialGrid:
         qy = self.ys[query]
         qcol = np.clip((qx // self.cell).astype(np.int64), 0, self.columns - 1)
         qrow = np.clip((qy // self.cell).astype(np.int64), 0, self.rows - 1)
-        # All 9 neighbour cells of every query point at once (one pass, not nine).
-        col = (qcol[None, :] + _OFFSET_COLUMNS[:, None]).ravel()
-        row = (qrow[None, :] + _OFFSET_ROWS[:, None]).ravel()
-        owner = np.tile(query, len(_OFFSET_COLUMNS))
+        # All 9 neighbour cells of every query point at once (one pass, not nine), query-major
+        # so that the pairs come out in the order of ``query``.
+        col = (qcol[:, None] + _OFFSET_COLUMNS[None, :]).ravel()
+        row = (qrow[:, None] + _OFFSET_ROWS[None, :]).ravel()
         inside = (col >= 0) & (col < self.columns) & (row >= 0) & (row < self.rows)
         key = row[inside] * self.columns + col[inside]
-        owner = owner[inside]
+        cells = len(_OFFSET_COLUMNS)
+        owner = np.repeat(query, cells)[inside]
+        owner_x = np.repeat(qx, cells)[inside]
+        owner_y = np.repeat(qy, cells)[inside]
         begin = self.starts[key]
         counts = self.starts[key + 1] - begin
         total = int(counts.sum())
@@ -115,8 +120,9 @@ class SpatialGrid:
         index = np.repeat(begin - run_starts, counts) + np.arange(total)
         viewer = np.repeat(owner, counts)
         other = self.sorted_slots[index]
-        dx_ = self.xs[viewer] - self.xs[other]
-        dy_ = self.ys[viewer] - self.ys[other]
+        # Coordinates by repetition and from the cell-sorted copies: sequential reads only.
+        dx_ = np.repeat(owner_x, counts) - self.sorted_xs[index]
+        dy_ = np.repeat(owner_y, counts) - self.sorted_ys[index]
         keep = (dx_ * dx_ + dy_ * dy_ <= radius * radius) & (viewer != other)
         return viewer[keep], other[keep]
 
@@ -155,6 +161,14 @@ class InterestSet:
         self.entity: npt.NDArray[np.int32] = _EMPTY_PAIRS
         self.visible: BoolArray = _EMPTY_BOOL
         self._check_next: list[int] = []
+        # Pairs are kept in blocks by viewer group (viewer % refresh_ticks), each block sorted
+        # by viewer: a rebuild replaces one block, a visibility pass reads whole blocks, and the
+        # frame builder gets every client's pairs together without sorting (``client_order``).
+        self._bounds = np.zeros(refresh_ticks + 1, np.int64)
+        self._previously: BoolArray = _EMPTY_BOOL
+        self._order: IntArray = _EMPTY_INT
+        self._rank: IntArray = _EMPTY_INT
+        self._order_capacity = -1
 
     def __len__(self) -> int:
         return len(self.viewer)
@@ -179,48 +193,46 @@ class InterestSet:
         arrived, or stepped farther than the incremental bound). ``removed``: slots whose
         entity left the zone this tick (not alive any more; not reused before this call).
         """
-        old_viewer, old_entity, old_visible = self.viewer, self.entity, self.visible
+        refresh = self.refresh_ticks
+        group = tick % refresh
         group_flag = np.zeros(len(alive), np.bool_)
-        group_flag[tick % self.refresh_ticks :: self.refresh_ticks] = True
+        group_flag[group::refresh] = True
         rebuild_viewer = (group_flag | repair) & viewers
-        # Pairs whose viewer list is rebuilt, or whose entity is re-paired or gone, are
-        # replaced by fresh candidates below.
-        replaced = (rebuild_viewer | removed)[old_viewer] | (repair | removed)[old_entity]
-        kept = ~replaced
-
         grid = SpatialGrid(np.flatnonzero(alive), xs, ys, self.candidate_radius, width, height)
         fresh_viewer, fresh_entity = grid.pairs_within(
             np.flatnonzero(rebuild_viewer), self.candidate_radius
         )
-        # Repaired entities as targets, for viewers whose own list is not rebuilt anyway.
-        target, viewer_of_target = grid.pairs_within(np.flatnonzero(repair), self.candidate_radius)
-        extra = viewers[viewer_of_target] & ~rebuild_viewer[viewer_of_target]
-        new_viewer = np.concatenate([fresh_viewer, viewer_of_target[extra]])
-        new_entity = np.concatenate([fresh_entity, target[extra]])
-
-        # Carry "was visible" over to the rebuilt pairs, and notice visible pairs that vanished.
-        was_visible_replaced = replaced & old_visible
-        prev_keys = np.sort(
-            _pair_keys(old_viewer[was_visible_replaced], old_entity[was_visible_replaced])
-        )
-        new_keys = _pair_keys(new_viewer, new_entity)
-        new_was_visible = _member(new_keys, prev_keys)
-        vanished = ~_member(prev_keys, np.sort(new_keys))
-        vanished_keys = prev_keys[vanished]
-
-        self.viewer = np.concatenate([old_viewer[kept], new_viewer.astype(np.int32)])
-        self.entity = np.concatenate([old_entity[kept], new_entity.astype(np.int32)])
-        previously = np.concatenate([old_visible[kept], new_was_visible])
+        if repair.any() or removed.any():
+            new_viewer, vanished_keys = self._replace_pairs(
+                grid, rebuild_viewer, viewers, repair, removed, fresh_viewer, fresh_entity
+            )
+            whole_groups = False
+        else:
+            # The common tick: exactly the rebuilt group's block is replaced.
+            new_viewer, vanished_keys = self._replace_block(group, fresh_viewer, fresh_entity)
+            whole_groups = True
+        previously = self._previously
 
         # Visibility is re-evaluated for one group of viewers per tick (staggered, like the
         # candidates), plus at once for every viewer that got new candidate pairs (a spawn or
         # a jump appears immediately). Others keep last evaluation's answer meanwhile.
-        check_viewer = np.zeros(len(alive), np.bool_)
-        check_viewer[tick % self.visibility_ticks :: self.visibility_ticks] = True
-        check_viewer[new_viewer] = True
-        check_viewer[self._check_next] = True
+        visibility = self.visibility_ticks
+        if whole_groups and not self._check_next and refresh % visibility == 0:
+            # The visibility group is whole blocks (it contains the rebuilt one): ranges.
+            bounds = self._bounds
+            checked = np.concatenate(
+                [
+                    np.arange(bounds[block], bounds[block + 1])
+                    for block in range(tick % visibility, refresh, visibility)
+                ]
+            )
+        else:
+            check_viewer = np.zeros(len(alive), np.bool_)
+            check_viewer[tick % visibility :: visibility] = True
+            check_viewer[new_viewer] = True
+            check_viewer[self._check_next] = True
+            checked = np.flatnonzero(check_viewer[self.viewer])
         self._check_next = []
-        checked = np.flatnonzero(check_viewer[self.viewer])
         viewer = self.viewer[checked]
         entity = self.entity[checked]
         before = previously[checked]
@@ -237,7 +249,7 @@ class InterestSet:
         distance2 += dy
         after = (distance2 <= self.view_radius**2) | (before & (distance2 <= self.leave_radius**2))
         after = _apply_cap(self.cap, viewer, after, before, distance2)
-        self.visible = previously.copy()
+        self.visible = previously  # a new array each tick, never shared
         self.visible[checked] = after
 
         enter = checked[after & ~before]
@@ -253,6 +265,93 @@ class InterestSet:
             leave_viewer=np.concatenate([self.viewer[leave], vanished_viewer[still_there]]),
             leave_entity=np.concatenate([self.entity[leave], vanished_entity[still_there]]),
         )
+
+    def _replace_block(
+        self, group: int, fresh_viewer: IntArray, fresh_entity: IntArray
+    ) -> tuple[IntArray, IntArray]:
+        """Swap the block of viewer group ``group`` for its fresh candidates (in viewer order,
+        as ``pairs_within`` returns them for an ascending query). Sets ``_previously``."""
+        bounds = self._bounds
+        low, high = int(bounds[group]), int(bounds[group + 1])
+        old_visible = self.visible[low:high]
+        prev_keys = np.sort(
+            _pair_keys(self.viewer[low:high][old_visible], self.entity[low:high][old_visible])
+        )
+        new_keys = _pair_keys(fresh_viewer, fresh_entity)
+        new_was_visible = _member(new_keys, prev_keys)
+        vanished_keys = prev_keys[~_member(prev_keys, np.sort(new_keys))]
+        self.viewer = np.concatenate(
+            [self.viewer[:low], fresh_viewer.astype(np.int32), self.viewer[high:]]
+        )
+        self.entity = np.concatenate(
+            [self.entity[:low], fresh_entity.astype(np.int32), self.entity[high:]]
+        )
+        self._previously = np.concatenate(
+            [self.visible[:low], new_was_visible, self.visible[high:]]
+        )
+        bounds[group + 1 :] += len(fresh_viewer) - (high - low)
+        return fresh_viewer, vanished_keys
+
+    def _replace_pairs(
+        self,
+        grid: SpatialGrid,
+        rebuild_viewer: BoolArray,
+        viewers: BoolArray,
+        repair: BoolArray,
+        removed: BoolArray,
+        fresh_viewer: IntArray,
+        fresh_entity: IntArray,
+    ) -> tuple[IntArray, IntArray]:
+        """General case (spawns, jumps, departures): replace every pair whose viewer list is
+        rebuilt or whose entity is re-paired or gone, then restore the block order. Sets
+        ``_previously``. Returns the viewers of the new pairs and the keys of visible pairs
+        that vanished."""
+        old_viewer, old_entity, old_visible = self.viewer, self.entity, self.visible
+        replaced = (rebuild_viewer | removed)[old_viewer] | (repair | removed)[old_entity]
+        kept = ~replaced
+        # Repaired entities as targets, for viewers whose own list is not rebuilt anyway.
+        target, viewer_of_target = grid.pairs_within(np.flatnonzero(repair), self.candidate_radius)
+        extra = viewers[viewer_of_target] & ~rebuild_viewer[viewer_of_target]
+        new_viewer = np.concatenate([fresh_viewer, viewer_of_target[extra]])
+        new_entity = np.concatenate([fresh_entity, target[extra]])
+
+        # Carry "was visible" over to the rebuilt pairs, and notice visible pairs that vanished.
+        was_visible_replaced = replaced & old_visible
+        prev_keys = np.sort(
+            _pair_keys(old_viewer[was_visible_replaced], old_entity[was_visible_replaced])
+        )
+        new_keys = _pair_keys(new_viewer, new_entity)
+        new_was_visible = _member(new_keys, prev_keys)
+        vanished_keys = prev_keys[~_member(prev_keys, np.sort(new_keys))]
+
+        viewer = np.concatenate([old_viewer[kept], new_viewer.astype(np.int32)])
+        entity = np.concatenate([old_entity[kept], new_entity.astype(np.int32)])
+        previously = np.concatenate([old_visible[kept], new_was_visible])
+        # Back to block order: by viewer group, then viewer (stable: two sorted runs merge).
+        order = np.argsort((viewer % self.refresh_ticks) * (MAX_SLOTS + 1) + viewer, kind="stable")
+        self.viewer = viewer[order]
+        self.entity = entity[order]
+        self._previously = previously[order]
+        self._bounds = np.zeros(self.refresh_ticks + 1, np.int64)
+        np.cumsum(
+            np.bincount(viewer % self.refresh_ticks, minlength=self.refresh_ticks),
+            out=self._bounds[1:],
+        )
+        return new_viewer, vanished_keys
+
+    def client_order(self, capacity: int) -> tuple[IntArray, IntArray]:
+        """Slots ``0..capacity-1`` in the order of the pair blocks (by viewer group, then
+        slot), and each slot's position in that order: the pairs of the clients, taken in this
+        order, are already together and in pair order."""
+        if self._order_capacity != capacity:
+            refresh = self.refresh_ticks
+            order = np.concatenate(
+                [np.arange(group, capacity, refresh) for group in range(refresh)]
+            )
+            rank = np.empty(capacity, np.int64)
+            rank[order] = np.arange(capacity)
+            self._order, self._rank, self._order_capacity = order, rank, capacity
+        return self._order, self._rank
 
     def forget_viewer(self, viewer_slot: int) -> None:
         """Treat everything as unseen by this viewer, so it all enters again next tick."""

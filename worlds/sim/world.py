@@ -121,20 +121,27 @@ class _FrameLists:
 
     @classmethod
     def collect(cls, zone: ZoneSim, delta: InterestDelta) -> _FrameLists:
+        """Lists in client order (``InterestSet.client_order``), the order of the pairs."""
         interest = zone.interest
+        capacity = zone.capacity
+        _, rank = interest.client_order(capacity)
         moved = zone.moved
         # upd: visible entities that moved, plus entering ones (their position comes in upd).
         selected = interest.visible & moved[interest.entity]
+        upd_viewer = interest.viewer[selected]
+        upd_entity = interest.entity[selected]
         entering_still = ~moved[delta.enter_entity]
-        upd_viewer = np.concatenate([interest.viewer[selected], delta.enter_viewer[entering_still]])
-        upd_entity = np.concatenate([interest.entity[selected], delta.enter_entity[entering_still]])
-        upd_order = sort_by_slot(upd_viewer)
-        enter_order = sort_by_slot(delta.enter_viewer)
-        leave_order = sort_by_slot(delta.leave_viewer)
-        capacity = zone.capacity
+        if entering_still.any():
+            upd_viewer = np.concatenate([upd_viewer, delta.enter_viewer[entering_still]])
+            upd_entity = np.concatenate([upd_entity, delta.enter_entity[entering_still]])
+            upd_order = sort_by_slot(rank[upd_viewer])
+            upd_viewer = upd_viewer[upd_order]
+            upd_entity = upd_entity[upd_order]
+        enter_order = sort_by_slot(rank[delta.enter_viewer])
+        leave_order = sort_by_slot(rank[delta.leave_viewer])
         return cls(
-            upd_viewer=upd_viewer[upd_order],
-            upd_entity=upd_entity[upd_order],
+            upd_viewer=upd_viewer,
+            upd_entity=upd_entity,
             upd_count=np.bincount(upd_viewer, minlength=capacity),
             enter_viewer=delta.enter_viewer[enter_order],
             enter_entity=delta.enter_entity[enter_order],
@@ -596,7 +603,7 @@ class ShardSim:
         if msgpack_plain.any() or msgpack_special.any():
             records = zone.renderer.msgpack_rows(zone.entity_ids, zone.xs, zone.ys, zone.facing)
             if msgpack_plain.any():
-                slots = np.flatnonzero(msgpack_plain)
+                slots = _in_client_order(zone, msgpack_plain)
                 buffer, starts, ends = assemble_msgpack_frames(
                     tick=self.tick_number,
                     records=records,
@@ -632,7 +639,7 @@ class ShardSim:
         out: TickOutput,
     ) -> None:
         width = records.shape[1]
-        slots = np.flatnonzero(plain)
+        slots = _in_client_order(zone, plain)
         # enter rows: each entering entity's fragment, padded to whole rows, once per tick.
         chosen = plain[lists.enter_viewer]
         enter_viewer = lists.enter_viewer[chosen]
@@ -706,8 +713,11 @@ class ShardSim:
     ) -> None:
         chosen = special[lists.upd_viewer]
         rows = take_rows(records, lists.upd_entity[chosen])
+        # The rows are in client order; each slot's range in them:
+        order, _ = zone.interest.client_order(zone.capacity)
         counts = np.where(special, lists.upd_count, 0)
-        ends = np.cumsum(counts)
+        ends = np.empty_like(counts)
+        ends[order] = np.cumsum(counts[order])
         table = UpdateTable(
             blob=rows.tobytes(), record_size=records.shape[1], starts=ends - counts, ends=ends
         )
@@ -790,3 +800,9 @@ class ShardSim:
         if zone is not None and x is not None and y is not None:
             state = replace(state, zone=zone, x=x, y=y, facing=pf if facing is None else facing)
         return state
+
+
+def _in_client_order(zone: ZoneSim, chosen: BoolArray) -> IntArray:
+    """The chosen slots in client order (the order of the frame lists)."""
+    order, _ = zone.interest.client_order(zone.capacity)
+    return order[chosen[order]]
