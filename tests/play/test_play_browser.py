@@ -138,10 +138,17 @@ class PlayPage:
         return self.page.evaluate(f"window.__mmo.{expression}")
 
     def position(self) -> tuple[float, float]:
+        """Our predicted position, once the HUD (refreshed at 10 Hz) shows the same."""
+        self_state = self.state("self")
+        x, y = float(self_state["x"]), float(self_state["y"])
         root = self.page.locator("#play")
-        return float(root.get_attribute("data-x") or "nan"), float(
-            root.get_attribute("data-y") or "nan"
+        expected = (f"{x:.2f}", f"{y:.2f}")
+        wait_until(
+            self,
+            lambda: (root.get_attribute("data-x"), root.get_attribute("data-y")) == expected,
+            f"the HUD to show {expected}",
         )
+        return x, y
 
     def seen(self, name: str) -> dict[str, Any] | None:
         for entity in self.state("entities()"):
@@ -231,7 +238,8 @@ def test_player_signs_in_walks_and_is_seen_by_another_player(
     stats = player.state("stats")
     assert stats["moves"] >= 5
     assert stats["corrections"] == 0, stats
-    assert player.page.locator("[data-hud='position']").inner_text() == f"{end_x:.1f}, {end_y:.1f}"
+    position_text = player.page.locator("[data-hud='position']").inner_text()
+    assert position_text == f"{end_x:.1f}, {end_y:.1f}"
 
     # ... Bob's client saw her walk there (the server's position, and his drawn one) ...
     def bob_sees_alice_at_the_end() -> bool:
@@ -338,6 +346,7 @@ def test_second_window_takes_over_and_the_first_says_so(
     overlay = first.page.locator("[data-hud='overlay']")
     assert overlay.is_visible()
     assert "Signed in elsewhere" in overlay.inner_text()
+    first.screenshot("play-taken-over.png")
     assert second.page.locator("#play").get_attribute("data-state") == "connected"
     first.close()
     second.close()
