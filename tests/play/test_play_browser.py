@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.characters.factories import CharacterFactory, RealmFactory, ShardFact
 from tests.e2e.conftest import LiveWorld
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from worlds.content import get_zone_maps
+from worlds.models import Shard
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -70,13 +72,22 @@ def browser() -> Iterator[Any]:
 def live_world_settings() -> dict[str, object]:
     """The production reconnect grace (30 s): a page reload on a busy machine may take longer
     than the 3 s the end-to-end tests use, and the reload test is about resuming."""
-    return {"WORLD_FLUSH_INTERVAL_SECONDS": 1.0, "WORLD_RECONNECT_GRACE_SECONDS": 30.0}
+    return {
+        "WORLD_FLUSH_INTERVAL_SECONDS": 1.0,
+        "WORLD_RECONNECT_GRACE_SECONDS": 30.0,
+        "LOGIN_QUEUE_POLL_SECONDS": 1,
+    }
 
 
 @pytest.fixture
-def town() -> tuple[float, float]:
+def shard_capacity() -> int:
+    return 50
+
+
+@pytest.fixture
+def town(shard_capacity: int) -> tuple[float, float]:
     """A realm with a shard, created before the server starts (it hosts the shards it finds)."""
-    ShardFactory(realm=RealmFactory(slug="play"), name="play-1", capacity=50)
+    ShardFactory(realm=RealmFactory(slug="play"), name="play-1", capacity=shard_capacity)
     spawn = get_zone_maps()["town"].spawn_points["default"]
     return spawn.x, spawn.y
 
@@ -350,3 +361,51 @@ def test_second_window_takes_over_and_the_first_says_so(
     assert second.page.locator("#play").get_attribute("data-state") == "connected"
     first.close()
     second.close()
+
+
+def in_another_thread(write: Callable[[], object]) -> None:
+    """Run an ORM write while Playwright's loop owns the main thread (Django refuses it there)."""
+    from django.db import connection
+
+    def run() -> None:
+        try:
+            write()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(run).result(timeout=30)
+
+
+@pytest.mark.parametrize("shard_capacity", [1])
+def test_full_realm_shows_the_queue_place_and_enters_when_admitted(
+    request: pytest.FixtureRequest, town: tuple[float, float]
+) -> None:
+    # given: the only slot is Bob's
+    spawn_x, spawn_y = town
+    alice = make_player("Alice", spawn_x, spawn_y)
+    bob = make_player("Bob", spawn_x + 2.0, spawn_y)
+    world, browser = start(request)
+    watcher = PlayPage(browser, world)
+    watcher.sign_in("bob")
+    watcher.play(bob)
+
+    # when: Alice tries to enter
+    player = PlayPage(browser, world)
+    player.sign_in("alice")
+    player.page.goto(f"{world.base_url}/play?character={alice.pk}")
+
+    # then: she waits in line, told her place ...
+    player.page.wait_for_selector("#play[data-state='queued']", timeout=20_000)
+    overlay = player.page.locator("[data-hud='overlay']")
+    assert "The realm is full" in overlay.inner_text()
+    assert "number 1 in line" in overlay.inner_text()
+
+    # ... and enters by herself once a slot frees up (the page keeps polling)
+    in_another_thread(lambda: Shard.objects.filter(name="play-1").update(capacity=2))
+    player.wait_connected()
+    assert not overlay.is_visible()
+    wait_until(watcher, lambda: watcher.seen("Alice") is not None, "Bob to see Alice")
+    assert player.problems == [] and watcher.problems == []
+    player.close()
+    watcher.close()
