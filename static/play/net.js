@@ -97,6 +97,13 @@ export class WorldConnection {
     this._join();
   }
 
+  // Each join attempt gets a number; an answer for an older attempt (the player pressed "Try
+  // again" while a join was in flight) is dropped instead of opening a second socket.
+  _nextAttempt() {
+    this._attemptId = (this._attemptId || 0) + 1;
+    return this._attemptId;
+  }
+
   /** Join again now (the "Try again" button). */
   retry() {
     this._clearTimers();
@@ -132,6 +139,7 @@ export class WorldConnection {
 
   async _join() {
     if (this._stopped) return;
+    const attemptId = this._nextAttempt();
     this._setState("joining", {});
     let response;
     let body = {};
@@ -143,10 +151,10 @@ export class WorldConnection {
       });
       body = await response.json().catch(() => ({}));
     } catch (error) {
-      this._reconnectLater("The server cannot be reached.");
+      if (attemptId === this._attemptId) this._reconnectLater("The server cannot be reached.");
       return;
     }
-    if (this._stopped) return;
+    if (this._stopped || attemptId !== this._attemptId) return;
     if (response.ok && body.status === "ready" && typeof body.ticket === "string") {
       this._open(body);
     } else if (response.ok && body.status === "queued") {
