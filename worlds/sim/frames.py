@@ -119,6 +119,9 @@ class RecordRenderer:
         self.y_text = self.x_text if height == width else _fixed_point_table(height)
         self.id_text = np.zeros((0, self.ID_COLUMNS), np.uint8)
         self.id_width = 1
+        # The rows of the previous tick, reused: only coordinates and facing change per tick.
+        self._rows: npt.NDArray[np.void] | None = None
+        self._ids_changed = True
 
     def grow(self, capacity: int) -> None:
         extra = capacity - len(self.id_text)
@@ -130,34 +133,38 @@ class RecordRenderer:
         text = str(entity_id).encode()
         self.id_text[slot] = np.frombuffer(text.rjust(self.ID_COLUMNS), np.uint8)
         self.id_width = max(self.id_width, len(text))
+        self._ids_changed = True
 
     def json_rows(self, xs: FloatArray, ys: FloatArray, facing: IntArray) -> npt.NDArray[np.uint8]:
-        id_width = self.id_width
+        """One row per slot, valid until the next call (the buffer is reused)."""
         x_width = self.x_text.shape[1]
         y_width = self.y_text.shape[1]
-        width = 2 + id_width + 1 + x_width + 1 + y_width + 1 + 1 + 1
-        rows = np.empty((len(xs), width), np.uint8)
-        rows[:, 0] = ord(",")
-        rows[:, 1] = ord("[")
-        column = 2
-        rows[:, column : column + id_width] = self.id_text[:, self.ID_COLUMNS - id_width :]
-        column += id_width
-        rows[:, column] = ord(",")
-        column += 1
-        rows[:, column : column + x_width] = take_rows(
-            self.x_text, _hundredths(xs, len(self.x_text))
+        layout = np.dtype(
+            [
+                ("head", np.uint8, (2 + self.id_width,)),  # ,[id
+                ("x_comma", np.uint8),
+                ("x", np.void, x_width),
+                ("y_comma", np.uint8),
+                ("y", np.void, y_width),
+                ("f_comma", np.uint8),
+                ("facing", np.uint8),
+                ("close", np.uint8),
+            ]
         )
-        column += x_width
-        rows[:, column] = ord(",")
-        column += 1
-        rows[:, column : column + y_width] = take_rows(
-            self.y_text, _hundredths(ys, len(self.y_text))
-        )
-        column += y_width
-        rows[:, column] = ord(",")
-        rows[:, column + 1] = facing + 48
-        rows[:, column + 2] = ord("]")
-        return rows
+        rows = self._rows
+        if rows is None or rows.dtype != layout or len(rows) != len(xs):
+            rows = self._rows = np.empty(len(xs), layout)
+            rows["x_comma"] = rows["y_comma"] = rows["f_comma"] = ord(",")
+            rows["close"] = ord("]")
+            self._ids_changed = True
+        if self._ids_changed:
+            rows["head"][:, :2] = np.frombuffer(b",[", np.uint8)
+            rows["head"][:, 2:] = self.id_text[: len(xs), self.ID_COLUMNS - self.id_width :]
+            self._ids_changed = False
+        rows["x"] = _void_items(self.x_text)[_hundredths(xs, len(self.x_text))]
+        rows["y"] = _void_items(self.y_text)[_hundredths(ys, len(self.y_text))]
+        rows["facing"] = facing + 48
+        return rows.view(np.uint8).reshape(len(xs), layout.itemsize)
 
     @staticmethod
     def msgpack_rows(
@@ -179,8 +186,12 @@ def take_rows(table: npt.NDArray[np.uint8], index: npt.NDArray[Any]) -> npt.NDAr
     """``table[index]`` for a 2-D byte table, several times faster: rows are gathered as
     single fixed-size items instead of as rows of one-byte elements."""
     width = table.shape[1]
-    items = np.ascontiguousarray(table).view(np.dtype((np.void, width))).ravel()
-    return np.take(items, index).view(np.uint8).reshape(-1, width)
+    return np.take(_void_items(table), index).view(np.uint8).reshape(-1, width)
+
+
+def _void_items(table: npt.NDArray[np.uint8]) -> npt.NDArray[np.void]:
+    """A 2-D byte table as a 1-D array of fixed-size items (one per row), without copying."""
+    return np.ascontiguousarray(table).view(np.dtype((np.void, table.shape[1]))).ravel()
 
 
 def _hundredths(values: FloatArray, table_length: int) -> IntArray:
@@ -202,12 +213,29 @@ def _fixed_point_table(side: int) -> npt.NDArray[np.uint8]:
 
 
 def _digits(values: IntArray, width: int) -> npt.NDArray[np.uint8]:
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    column = values[:, None]
-    digits = (column // powers % 10 + 48).astype(np.uint8)
-    # Leading zeros would make invalid JSON numbers: blank them (never the units digit).
-    digits[(column < powers) & (powers > 1)] = 32
-    return digits
+    """The last ``width`` decimal digits of each (non-negative) value as text, right-aligned
+    with leading spaces (leading zeros would make invalid JSON numbers). Gathered four digits
+    at a time from a table: only whole-array operations along the values, none per digit."""
+    chunks = -(-width // 4)
+    text = np.empty((len(values), chunks), _DIGIT_CHUNKS.dtype)
+    rest = values.astype(np.int64)
+    for chunk in range(chunks - 1, -1, -1):
+        above, low = np.divmod(rest, 10_000)
+        index = low + 10_000 * (above == 0)  # the top chunk of a value is space-padded
+        if chunk < chunks - 1:
+            index[rest == 0] = 20_000  # above the top chunk: spaces only
+        text[:, chunk] = np.take(_DIGIT_CHUNKS, index)
+        rest = above
+    return text.view(np.uint8).reshape(len(values), chunks * 4)[:, chunks * 4 - width :]
+
+
+# 4-byte items: "0000".."9999", then "   0".."9999", then "    ".
+_DIGIT_CHUNKS = np.frombuffer(
+    b"".join(b"%04d" % value for value in range(10_000))
+    + b"".join(b"%4d" % value for value in range(10_000))
+    + b"    ",
+    np.dtype((np.void, 4)),
+)
 
 
 class FrameBatch(Mapping[str, bytes]):

@@ -8,7 +8,6 @@ during a tick are reused only after the tick, so arrays and interest pairs stay 
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,9 @@ from worlds.sim.zonemap import Portal, ZoneMap
 FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.signedinteger[Any]]
 BoolArray = npt.NDArray[np.bool_]
+
+
+_MOVE_RECORD = np.dtype([(name, np.float64) for name in MoveIntent._fields])
 
 
 @dataclass
@@ -230,11 +232,12 @@ class ZoneSim:
         if not self._first_slots:
             return outcome
         slots = np.fromiter(self._first_slots, np.int64, count=len(self._first_slots))
-        moves = np.fromiter(
-            itertools.chain.from_iterable(self._first_moves),
-            np.float64,
-            count=5 * len(self._first_moves),
-        ).reshape(-1, 5)
+        # One structured item per MoveIntent tuple: faster than chaining 5 floats each.
+        moves = (
+            np.fromiter(self._first_moves, _MOVE_RECORD, count=len(self._first_moves))
+            .view(np.float64)
+            .reshape(-1, 5)
+        )
         generations = self.generation[slots]
         later = self._later_moves
         self._first_slots, self._first_moves, self._later_moves = [], [], []
