@@ -156,9 +156,21 @@ def test_reconnect_within_grace_resumes_the_same_entity(shard: None, live_world:
         track_entities(b)
         entity_id = a.welcome["you"]["id"]  # type: ignore[index]
         await wait_until(lambda: entity_id in seen_entities(b))
+        me = a.welcome["you"]  # type: ignore[index]
+        seq = await a.send("move", x=me["x"] + 0.25, y=me["y"], ct=500_000.0, cid=me["cor"])
+        await wait_until(lambda: a.acked >= seq)
         await a.close()
         again = await enter(live_world, alice)
         assert again.welcome["you"]["id"] == entity_id  # type: ignore[index]
+        # A new connection has its own client clock (a reloaded page starts near 0): accepted.
+        you = again.welcome["you"]  # type: ignore[index]
+        corrections: list[dict[str, Any]] = []
+        again.on_frame = lambda frame: corrections.append(frame["you"]) if "you" in frame else None
+        seq = await again.send("move", x=you["x"] + 0.25, y=you["y"], ct=1000.0, cid=you["cor"])
+        await wait_until(lambda: again.acked >= seq)
+        await asyncio.sleep(0.2)
+        assert [c for c in corrections if c["cor"] > you["cor"]] == []
+        again.on_frame = None
         await asyncio.sleep(0.3)
         # Bob never saw the entity leave and come back as a second one.
         assert list(seen_entities(b)) == [entity_id]

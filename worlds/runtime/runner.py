@@ -99,6 +99,7 @@ class ShardRunner:
         self.seats: dict[str, Seat] = {}  # sim key -> seat
         self.key_by_conn: dict[str, str] = {}
         self.pending_controls: dict[str, list[Control]] = {}
+        self.pending_welcomes: dict[str, list[tuple[str, bytes | str]]] = {}
         self.tick_count = 0
         self.tick_seconds_last = 0.0
         self._stopping = asyncio.Event()
@@ -180,6 +181,7 @@ class ShardRunner:
             self._expire_dropped(now)
             output = self.sim.tick(now)
             batches = self._encode_frames(output.frames)
+            self._prepend_welcomes(batches)
         self.tick_count += 1
         metrics.FRAMES_OUT.labels(shard=self.name).inc(len(output.frames))
         metrics.BYTES_OUT.labels(shard=self.name).inc(sum(map(len, output.frames.values())))
@@ -207,6 +209,14 @@ class ShardRunner:
                 batch = batches[gateway_id] = ShardBatch(self.name)
             batch.frames.append((seat.conn_id, payload))
         return batches
+
+    def _prepend_welcomes(self, batches: dict[str, ShardBatch]) -> None:
+        for gateway_id, welcomes in self.pending_welcomes.items():
+            batch = batches.get(gateway_id)
+            if batch is None:
+                batch = batches[gateway_id] = ShardBatch(self.name)
+            batch.frames[:0] = welcomes
+        self.pending_welcomes.clear()
 
     def _add_keepalives(self, batches: dict[str, ShardBatch], now: float) -> None:
         """Gateways treat a shard silent for seconds as dead; idle worlds still say so."""
@@ -312,8 +322,10 @@ class ShardRunner:
     def _send_welcome(self, key: str, seat: Seat) -> None:
         assert seat.conn_id is not None
         payload = encode_frame({**self.sim.welcome(key), "shard": self.name}, seat.encoding)
-        batch = ShardBatch(self.name, frames=[(seat.conn_id, payload)])
-        self._spawn(self.outbox.publish(gateway_of(seat.conn_id), batch))
+        # Sent at the head of the next tick's batch, so no tick frame can overtake it.
+        self.pending_welcomes.setdefault(gateway_of(seat.conn_id), []).append(
+            (seat.conn_id, payload)
+        )
 
     def _begin_refresh(self, item: Refresh) -> None:
         key = self.key_by_conn.get(item.conn_id)

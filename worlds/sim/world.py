@@ -272,6 +272,7 @@ class ShardSim:
         player.last_acked = 0
         zone = self.zones[player.zone_id]
         zone.bind_client(player)
+        zone.reset_move_clock(player.slot, self.now)
         self._issue_correction(player, zone)
         zone.interest.forget_viewer(player.slot)
         return player.entity_id

@@ -151,10 +151,7 @@ class ZoneSim:
         self.moved[slot] = False
         self.durable_dirty[slot] = False
         self.walking[slot] = player.moving
-        self.clock.last_ct[slot] = np.nan
-        self.clock.last_now[slot] = now
-        self.clock.anchor_ct[slot] = np.nan
-        self.clock.anchor_now[slot] = now
+        self.reset_move_clock(slot, now)
         player.slot = slot
         player.zone_id = self.map.id
         self.players[slot] = player
@@ -195,6 +192,14 @@ class ZoneSim:
 
     def position(self, slot: int) -> tuple[float, float, int]:
         return float(self.xs[slot]), float(self.ys[slot]), int(self.facing[slot])
+
+    def reset_move_clock(self, slot: int, now: float) -> None:
+        """Forget the client clock of this slot: a new connection (join, reconnect, takeover)
+        starts its own ``ct`` timeline, which must not be judged against the previous one."""
+        self.clock.last_ct[slot] = np.nan
+        self.clock.last_now[slot] = now
+        self.clock.anchor_ct[slot] = np.nan
+        self.clock.anchor_now[slot] = now
 
     def set_facing(self, slot: int, facing: int) -> None:
         if int(self.facing[slot]) != facing:
