@@ -12,6 +12,7 @@ never ``playwright install``: the browser is Debian's.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -50,7 +51,10 @@ ALICE_COLOUR, EMBER = "ember", "#b5523b"  # looked for in the canvas pixels arou
 @pytest.fixture(autouse=True)
 def _chromium_available() -> None:
     if not CHROMIUM.exists():
-        pytest.skip(f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+        reason = f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("MMO_REQUIRE_BROWSER") == "1":  # CI: a missing browser is a failure
+            pytest.fail(reason)
+        pytest.skip(reason)
     pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
 
 
