@@ -365,20 +365,27 @@ class ShardSim:
             return False
         if now is not None:
             player.last_heard = now
+        if intent.__class__ is MoveIntent:
+            # The hot path (one per client per tick): the checks below, inlined.
+            move_seq, _, _, _, cid = intent
+            if not isinstance(move_seq, int) or move_seq <= player.last_seq:
+                player.cheat.stale_seq += 1
+                return False
+            player.last_seq = move_seq
+            if cid != player.cid:
+                player.cheat.stale_moves += 1
+                return False
+            tick = self.tick_number
+            first = player.move_tick != tick
+            player.move_tick = tick
+            self.zones[player.zone_id].queue_move(player, intent, first)
+            return True
         seq = getattr(intent, "seq", None)
         if not isinstance(seq, int) or seq <= player.last_seq:
             player.cheat.stale_seq += 1
             return False
         player.last_seq = seq
-        if intent.__class__ is MoveIntent:
-            if intent.cid != player.cid:
-                player.cheat.stale_moves += 1
-                return False
-            first = player.move_tick != self.tick_number
-            player.move_tick = self.tick_number
-            self.zones[player.zone_id].queue_move(player, intent, first)
-        else:
-            self._slow.append((player, intent))
+        self._slow.append((player, intent))
         return True
 
     # -- the tick --------------------------------------------------------------------------
@@ -610,7 +617,9 @@ class ShardSim:
                     records=records,
                     acks=zone.last_seq[slots],
                     upd=RowBlocks(
-                        rows=lists.upd_entity[msgpack_plain[lists.upd_viewer]],
+                        rows=_rows_of(
+                            lists.upd_entity, lists.upd_viewer, lists.upd_count, msgpack_plain
+                        ),
                         per_client=lists.upd_count[slots],
                     ),
                 )
@@ -646,16 +655,14 @@ class ShardSim:
         enter_viewer = lists.enter_viewer[chosen]
         enter_entity = lists.enter_entity[chosen]
         entering = np.unique(enter_entity)
+        players = zone.players
+        pieces = [self._enter_rows(players[slot], width) for slot in entering.tolist()]
+        rows_each = np.fromiter(map(len, pieces), np.int64, count=len(pieces)) // width
         first_row = np.zeros(zone.capacity, np.int64)
         row_count = np.zeros(zone.capacity, np.int64)
-        pieces: list[bytes] = []
-        next_row = len(records)
-        for slot in entering.tolist():
-            text = self._enter_rows(zone.players[slot], width)
-            first_row[slot] = next_row
-            row_count[slot] = len(text) // width
-            next_row += row_count[slot]
-            pieces.append(text)
+        row_count[entering] = rows_each
+        first_row[entering] = len(records) + np.cumsum(rows_each) - rows_each
+        next_row = len(records) + int(rows_each.sum())
         # leave rows: ",<id>" right-aligned in a row.
         chosen = plain[lists.leave_viewer]
         leave_ids = lists.leave_id[chosen]
@@ -678,7 +685,7 @@ class ShardSim:
             table=table,
             acks=zone.last_seq[slots],
             upd=RowBlocks(
-                rows=lists.upd_entity[plain[lists.upd_viewer]],
+                rows=_rows_of(lists.upd_entity, lists.upd_viewer, lists.upd_count, plain),
                 per_client=lists.upd_count[slots],
             ),
             enter=RowBlocks(
@@ -807,3 +814,10 @@ def _in_client_order(zone: ZoneSim, chosen: BoolArray) -> IntArray:
     """The chosen slots in client order (the order of the frame lists)."""
     order, _ = zone.interest.client_order(zone.capacity)
     return order[chosen[order]]
+
+
+def _rows_of(items: IntArray, viewers: IntArray, count: IntArray, chosen: BoolArray) -> IntArray:
+    """The items whose viewer is chosen (all of them, without a pass, in the common case)."""
+    if not count[~chosen].any():
+        return items
+    return items[chosen[viewers]]
