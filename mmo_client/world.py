@@ -37,10 +37,15 @@ class WorldClient:
         decode_every: int = 1,
         version: int = 1,
         on_frame: Callable[[dict[str, Any]], None] | None = None,
+        track_entities: bool = False,
     ) -> None:
         self.url, self.ticket, self.encoding, self.version = url, ticket, encoding, version
         self.decode_every = max(1, decode_every)
         self.on_frame = on_frame
+        # Other entities as this client sees them (id -> fields, with x/y from ``upd``), kept
+        # from the very first frame when ``track_entities`` (tests, behaviours).
+        self.track_entities = track_entities
+        self.entities: dict[int, dict[str, Any]] = {}
         self.seq = 0
         self.acked = 0
         self.frames_received = 0
@@ -152,8 +157,24 @@ class WorldClient:
             if isinstance(event, dict) and event.get("e") == "error":
                 self.errors.append(event)
         self.last_frame = frame
+        if self.track_entities:
+            self._track(frame)
         if self.on_frame is not None:
             self.on_frame(frame)
+
+    def _track(self, frame: dict[str, Any]) -> None:
+        if frame.get("t") == "welcome" or any(
+            isinstance(e, dict) and e.get("e") == "zone" for e in frame.get("ev", ()) or ()
+        ):
+            self.entities.clear()
+        for entity in frame.get("enter", ()) or ():
+            self.entities[entity["id"]] = dict(entity)
+        for entity_id, x, y, facing in frame.get("upd", ()) or ():
+            self.entities.setdefault(entity_id, {}).update({"x": x, "y": y, "f": facing})
+        for change in frame.get("chg", ()) or ():
+            self.entities.setdefault(change["id"], {}).update(change)
+        for entity_id in frame.get("leave", ()) or ():
+            self.entities.pop(entity_id, None)
 
     def _record_ack(self, ack: int) -> None:
         if ack <= self.acked:

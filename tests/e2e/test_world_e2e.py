@@ -61,23 +61,7 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> Non
 
 
 def seen_entities(client: WorldClient) -> dict[int, dict[str, Any]]:
-    return client.seen  # type: ignore[attr-defined, no-any-return]
-
-
-def track_entities(client: WorldClient) -> None:
-    """Keep the client's view of other entities (enter/upd/leave) in ``client.seen``."""
-    seen: dict[int, dict[str, Any]] = {}
-    client.seen = seen  # type: ignore[attr-defined]
-
-    def on_frame(frame: dict[str, Any]) -> None:
-        for entity in frame.get("enter", ()) or ():
-            seen[entity["id"]] = dict(entity)
-        for update in frame.get("upd", ()) or ():
-            seen.setdefault(update[0], {}).update({"x": update[1], "y": update[2]})
-        for entity_id in frame.get("leave", ()) or ():
-            seen.pop(entity_id, None)
-
-    client.on_frame = on_frame
+    return client.entities
 
 
 def test_two_players_see_each_other_move(shard: None, live_world: LiveWorld) -> None:
@@ -86,11 +70,11 @@ def test_two_players_see_each_other_move(shard: None, live_world: LiveWorld) -> 
 
     async def scenario() -> None:
         a = await enter(live_world, alice)
-        b = await enter(live_world, bob)
-        track_entities(b)
+        b = await enter(live_world, bob, track_entities=True)
         me = a.welcome["you"]  # type: ignore[index]
-        await wait_until(lambda: me["id"] in seen_entities(b))
-        start_x = seen_entities(b)[me["id"]].get("x")
+        # An entity's position arrives in ``upd`` (possibly the tick after its ``enter``).
+        await wait_until(lambda: "x" in seen_entities(b).get(me["id"], {}))
+        start_x = seen_entities(b)[me["id"]]["x"]
         await a.send("move", x=me["x"] + 0.25, y=me["y"], ct=1000.0, cid=me.get("cor", 0))
         await wait_until(lambda: seen_entities(b)[me["id"]].get("x") != start_x)
         assert seen_entities(b)[me["id"]]["x"] == pytest.approx(me["x"] + 0.25, abs=0.01)
@@ -135,8 +119,7 @@ def test_far_player_is_not_sent(shard: None, live_world: LiveWorld) -> None:
     async def scenario() -> None:
         n = await enter(live_world, near)
         f = await enter(live_world, far)
-        v = await enter(live_world, viewer)
-        track_entities(v)
+        v = await enter(live_world, viewer, track_entities=True)
         await wait_until(lambda: n.welcome["you"]["id"] in seen_entities(v))  # type: ignore[index]
         await asyncio.sleep(0.3)
         assert f.welcome["you"]["id"] not in seen_entities(v)  # type: ignore[index]
@@ -152,8 +135,7 @@ def test_reconnect_within_grace_resumes_the_same_entity(shard: None, live_world:
 
     async def scenario() -> None:
         a = await enter(live_world, alice)
-        b = await enter(live_world, bob)
-        track_entities(b)
+        b = await enter(live_world, bob, track_entities=True)
         entity_id = a.welcome["you"]["id"]  # type: ignore[index]
         await wait_until(lambda: entity_id in seen_entities(b))
         me = a.welcome["you"]  # type: ignore[index]
