@@ -110,10 +110,16 @@ def test_say_reaches_only_the_area_zone_chat_the_whole_zone() -> None:
     assert events(frame_of(out, "speaker"), "chat") == [said]
     assert events(frame_of(out, "near"), "chat") == [said]
     assert frame_of(out, "far") is None
+    assert [(r.character_id, r.zone_id, r.channel, r.text) for r in out.chat] == [
+        (1, "alpha", "say", "hello")
+    ]
+    assert out.chat[0].at == out.now
 
     driver.submit("far", ChatIntent(driver.next_seq("far"), "zone", "anyone?"))
     out = driver.tick()
     assert all(len(events(frame_of(out, c), "chat")) == 1 for c in ("speaker", "near", "far"))
+    assert [(r.character_id, r.text) for r in out.chat] == [(3, "anyone?")]
+    assert driver.tick().chat == []  # handed over once
 
 
 def test_emotes_and_unknown_emotes() -> None:

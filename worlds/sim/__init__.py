@@ -28,7 +28,7 @@ from worlds.sim.codec import (
     error_frame_for,
 )
 from worlds.sim.config import SimConfig
-from worlds.sim.entities import PlayerState, SuspicionReport
+from worlds.sim.entities import ChatRecord, PlayerState, SuspicionReport
 from worlds.sim.frames import bye_frame, error_frame
 from worlds.sim.intents import (
     ChatIntent,
@@ -69,6 +69,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "SUPPORTED_VERSIONS",
     "ChatIntent",
+    "ChatRecord",
     "ClientControl",
     "ClientHello",
     "DuplicatePlayer",

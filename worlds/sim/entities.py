@@ -73,6 +73,17 @@ class SuspicionReport:
     violations: dict[str, int]
 
 
+@dataclass(frozen=True)
+class ChatRecord:
+    """A chat line the sim accepted this tick, for the adapter's history (chat retention)."""
+
+    character_id: int
+    zone_id: str
+    channel: str  # "say" | "zone"
+    text: str
+    at: float  # sim clock (seconds), the tick's ``now``
+
+
 class Player:
     """Runtime record of one connected (or detached, within the reconnect grace) player."""
 

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from worlds.sim.aoi import InterestDelta, sort_by_slot
 from worlds.sim.codec import MAX_FRAME_BYTES, PROTOCOL_VERSION
 from worlds.sim.config import SimConfig
-from worlds.sim.entities import Player, PlayerState, SuspicionReport
+from worlds.sim.entities import ChatRecord, Player, PlayerState, SuspicionReport
 from worlds.sim.frames import (
     ENCODINGS,
     ClientExtras,
@@ -102,6 +102,7 @@ class TickOutput:
     frames: FrameBatch  # conn_id -> encoded tick frame (JSON text bytes or msgpack); a Mapping
     transfers: list[ZoneTransfer] = field(default_factory=list)
     suspects: list[SuspicionReport] = field(default_factory=list)
+    chat: list[ChatRecord] = field(default_factory=list)  # accepted lines, for history
     dirty_count: int = 0  # characters with unsaved durable changes (see drain_dirty)
 
 
@@ -203,6 +204,7 @@ class ShardSim:
         self._enter_cache: dict[Player, Fragment] = {}
         self._enter_rows_cache: dict[Player, tuple[int, bytes]] = {}
         self._suspects: list[SuspicionReport] = []
+        self._chat_log: list[ChatRecord] = []
 
     # -- players ---------------------------------------------------------------------------
 
@@ -407,6 +409,7 @@ class ShardSim:
             zone.end_tick()
             out.dirty_count += int(np.count_nonzero(zone.durable_dirty))
         out.suspects, self._suspects = self._suspects, []
+        out.chat, self._chat_log = self._chat_log, []
         self._extras = {}
         self._area_events = []
         return out
@@ -425,7 +428,7 @@ class ShardSim:
             elif kind is FaceIntent:
                 zone.set_facing(player.slot, intent.facing)
             elif kind is ChatIntent:
-                self._chat(player, zone, intent)
+                self._chat(player, zone, intent, now)
             elif kind is EmoteIntent:
                 self._emote(player, zone, intent)
             elif kind is PingIntent:
@@ -433,8 +436,11 @@ class ShardSim:
             else:
                 self._error(player, "unknown_intent", f"unknown intent {kind.__name__}", intent.seq)
 
-    def _chat(self, player: Player, zone: ZoneSim, intent: ChatIntent) -> None:
+    def _chat(self, player: Player, zone: ZoneSim, intent: ChatIntent, now: float) -> None:
         text = intent.text[: self.config.chat_max_length]
+        self._chat_log.append(
+            ChatRecord(player.character_id, player.zone_id, intent.channel, text, now)
+        )
         fragment = Fragment(
             {
                 "e": "chat",
