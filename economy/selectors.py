@@ -28,6 +28,7 @@ from economy.models import (
     ShopOffer,
     Trade,
     Wallet,
+    WalletKind,
 )
 from mmo_platform.errors import NotFound
 
@@ -40,6 +41,16 @@ def wallet_balances(*, character_id: int) -> dict[str, int]:
     ):
         balances[currency] = balance
     return balances
+
+
+def player_balances(*, currency: str) -> dict[int, int]:
+    """Balance of every player wallet in ``currency`` by character id, in one query (the
+    wealth leaderboard); characters without a wallet are absent."""
+    return dict(
+        Wallet.objects.filter(kind=WalletKind.PLAYER, currency=currency).values_list(
+            "character_id", "balance"
+        )
+    )
 
 
 @dataclass(frozen=True)
