@@ -11,9 +11,7 @@ from datetime import UTC, datetime, timedelta
 from liveops.models import LeaderboardReset
 
 
-def season_period_containing(
-    schedule: str, moment: datetime
-) -> tuple[datetime, datetime | None]:
+def season_period_containing(schedule: str, moment: datetime) -> tuple[datetime, datetime | None]:
     """``(start, end)`` of the ``schedule`` period that contains ``moment`` (start inclusive,
     end exclusive); ``end`` is None for boards that never reset (start is then ``moment``)."""
     moment = moment.astimezone(UTC)

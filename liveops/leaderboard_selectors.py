@@ -30,7 +30,9 @@ M = TypeVar("M", bound=Model)
 
 def active_characters(queryset: QuerySet[M], *, field: str = "character__") -> QuerySet[M]:
     """``queryset`` without deleted or purged characters (``field`` leads to the character)."""
-    return queryset.filter(**{f"{field}deleted_at__isnull": True, f"{field}purged_at__isnull": True})
+    return queryset.filter(
+        **{f"{field}deleted_at__isnull": True, f"{field}purged_at__isnull": True}
+    )
 
 
 def record_ordering(board: Leaderboard) -> list[str]:
@@ -119,9 +121,7 @@ class StandingsPage:
     rows: list[StandingRow]
 
 
-def _ranked_records(
-    season: LeaderboardSeason, realm: Realm | None
-) -> QuerySet[LeaderboardRecord]:
+def _ranked_records(season: LeaderboardSeason, realm: Realm | None) -> QuerySet[LeaderboardRecord]:
     records = active_characters(season.records.all())
     if realm is not None:
         records = records.filter(realm=realm)
@@ -178,12 +178,16 @@ def season_ranks_for_characters(
             standings.append(CharacterStanding(character, None, None, None))
             continue
         standings.append(
-            CharacterStanding(character, _rank_of(board, season, record), record.score, record.subscore)
+            CharacterStanding(
+                character, _rank_of(board, season, record), record.score, record.subscore
+            )
         )
     return standings
 
 
-def _rank_of(board: Leaderboard, season: LeaderboardSeason, record: LeaderboardRecord) -> int | None:
+def _rank_of(
+    board: Leaderboard, season: LeaderboardSeason, record: LeaderboardRecord
+) -> int | None:
     if season.status == SeasonStatus.CLOSED:
         return record.final_rank
     rivals = active_characters(season.records.all())

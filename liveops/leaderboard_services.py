@@ -263,8 +263,9 @@ class RolloverOutcome:
     opened_season: int | None = None
 
 
-def season_current_or_open(*, board: Leaderboard, now: datetime) -> LeaderboardSeason:
+def season_current_or_open(*, board: Leaderboard, now: datetime | None = None) -> LeaderboardSeason:
     """The board's active season; rolls over first when it has ended (or none exists yet)."""
+    now = now or timezone.now()
     season = board.seasons.filter(status=SeasonStatus.ACTIVE).first()
     if season is not None and (season.ends_at is None or season.ends_at > now):
         return season
@@ -384,7 +385,9 @@ def leaderboard_season_close_now(
     The GM and the reason are stored on the season: the audit trail of this action."""
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed("Give a reason for closing the season early.", code="reason_required")
+        raise ValidationFailed(
+            "Give a reason for closing the season early.", code="reason_required"
+        )
     if len(reason) > CLOSE_REASON_MAX_LENGTH:
         raise ValidationFailed(
             f"The reason is longer than {CLOSE_REASON_MAX_LENGTH} characters.",
@@ -511,7 +514,9 @@ def leaderboard_builtin_refresh(*, now: datetime | None = None) -> dict[str, int
     boards = Leaderboard.objects.filter(enabled=True).exclude(source=LeaderboardSource.SUBMITTED)
     for board in boards.order_by("pk"):
         season = season_current_or_open(board=board, now=now)
-        changed[board.key] = _builtin_refresh_board(board, season, builtin_scores(board.source), now)
+        changed[board.key] = _builtin_refresh_board(
+            board, season, builtin_scores(board.source), now
+        )
     return changed
 
 

@@ -69,6 +69,18 @@ JOBS: tuple[Job, ...] = (
     Job("economy: expire stale trades", "economy.tasks.expire_stale_trades", every_seconds=60),
     Job("worlds: routing housekeeping", "worlds.routing_housekeeping", every_seconds=30),
     Job("characters: purge expired deletions", "characters.purge_expired", cron=("30", "4")),
+    Job(
+        "liveops: leaderboard season rollover",
+        "liveops.rollover_leaderboard_seasons",
+        every_seconds=60,
+        description="Closes ended leaderboard seasons, opens the next, grants top-N rewards.",
+    ),
+    Job(
+        "liveops: refresh built-in leaderboards",
+        "liveops.refresh_builtin_leaderboards",
+        every_seconds=300,
+        description="Snapshots character level and gold into the built-in boards.",
+    ),
 )
 
 

@@ -16,7 +16,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from liveops import backups, ops_services
+from liveops import backups, leaderboard_services, ops_services
 from liveops.models import BackupRecord, BackupStatus
 from liveops.sampling import metrics_sample_record
 from mmo_platform.errors import DomainError
@@ -90,3 +90,24 @@ def detect_stale_shards() -> dict[str, Any]:
         timeout=timedelta(seconds=settings.SHARD_HEARTBEAT_TIMEOUT_SECONDS)
     )
     return {"marked_offline": names}
+
+
+@shared_task(name="liveops.rollover_leaderboard_seasons", **RETRY_POLICY)
+def rollover_leaderboard_seasons() -> dict[str, Any]:
+    """Close every leaderboard season that has ended (ranks frozen), open the next aligned
+    season and grant pending top-N rewards. Idempotent: a rerun finds nothing left to do."""
+    report = leaderboard_services.leaderboard_seasons_rollover()
+    return {
+        "rolled_over": [
+            {"board": o.board_key, "closed": o.closed_season, "opened": o.opened_season}
+            for o in report.outcomes
+        ],
+        "rewards_granted": report.rewards_granted,
+        "rewards_failed": report.rewards_failed,
+    }
+
+
+@shared_task(name="liveops.refresh_builtin_leaderboards", **RETRY_POLICY)
+def refresh_builtin_leaderboards() -> dict[str, int]:
+    """Snapshot character levels and wealth into the built-in boards' current seasons."""
+    return leaderboard_services.leaderboard_builtin_refresh()
