@@ -67,7 +67,12 @@ def test_staff_without_permission_cannot_close(make_board: MakeBoard) -> None:
     client.force_login(viewer)
     client.post(
         CHANGELIST,
-        {"action": "close_seasons_now", "_selected_action": [season.pk], "apply": "1", "reason": "x"},
+        {
+            "action": "close_seasons_now",
+            "_selected_action": [season.pk],
+            "apply": "1",
+            "reason": "x",
+        },
     )
     season.refresh_from_db()
     assert season.status == "active"

@@ -120,3 +120,21 @@ def test_no_endpoint_lets_a_player_write_a_score(board_with_scores, heroes, meth
         assert response.status_code == 405
     top = APIClient().get("/api/v1/leaderboards/arena/standings").json()["results"][0]
     assert top["score"] == 40
+
+
+def test_openapi_documents_the_read_only_leaderboard_endpoints(tmp_path) -> None:
+    import yaml
+    from django.core.management import call_command
+
+    schema_file = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(schema_file))
+    paths = yaml.safe_load(schema_file.read_text())["paths"]
+    ours = {path: set(ops) for path, ops in paths.items() if "/leaderboards" in path}
+    assert ours == {
+        "/api/v1/leaderboards": {"get"},
+        "/api/v1/leaderboards/{key}/seasons": {"get"},
+        "/api/v1/leaderboards/{key}/standings": {"get"},
+        "/api/v1/leaderboards/{key}/me": {"get"},
+    }
+    standings = paths["/api/v1/leaderboards/{key}/standings"]["get"]
+    assert {"200", "400", "404"} <= set(standings["responses"])

@@ -49,9 +49,7 @@ def test_concurrent_rollovers_open_one_season_and_pay_once(make_board: MakeBoard
 
     reports = together(4, lambda _: leaderboard_seasons_rollover(now=MONDAY + timedelta(seconds=5)))
 
-    statuses = list(
-        LeaderboardSeason.objects.order_by("number").values_list("number", "status")
-    )
+    statuses = list(LeaderboardSeason.objects.order_by("number").values_list("number", "status"))
     assert statuses == [(1, "closed"), (2, "active")]
     assert sum(len(r.outcomes) for r in reports) == 1
     assert sum(r.rewards_granted for r in reports) == 3

@@ -83,7 +83,10 @@ def test_rollover_closes_once_freezes_ranks_and_opens_the_next_week(
     )
     assert frozen == {"Ayla": 1, "Cora": 2, "Brann": 3}
     closed = season_get(board=board, number=1)
-    ranks = [(r.rank, r.character_name) for r in season_standings(season=closed, realm=None, limit=9).rows]
+    ranks = [
+        (r.rank, r.character_name)
+        for r in season_standings(season=closed, realm=None, limit=9).rows
+    ]
     assert ranks == [(1, "Ayla"), (2, "Cora"), (3, "Brann")]
 
 

@@ -141,7 +141,9 @@ def test_same_score_at_the_same_instant_ranks_the_older_character_first(
     submit("arena", heroes[3], 10, at=1)
     submit("arena", heroes[1], 10, at=1)
     season = season_get(board=board, number=None)
-    names = [row.character_name for row in season_standings(season=season, realm=None, limit=5).rows]
+    names = [
+        row.character_name for row in season_standings(season=season, realm=None, limit=5).rows
+    ]
     assert names == ["Brann", "Dax"]  # Brann's id is lower
     ranks = season_ranks_for_characters(season=season, characters=[heroes[3], heroes[1]])
     assert [r.rank for r in ranks] == [2, 1]
