@@ -101,6 +101,10 @@ class LeaderboardAdmin(admin.ModelAdmin):
     search_fields = ("key", "title")
     readonly_fields = ("created_at",)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting would erase every season's final standings: disable the board instead.
+        return False
+
 
 class CloseSeasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea, max_length=CLOSE_REASON_MAX_LENGTH)

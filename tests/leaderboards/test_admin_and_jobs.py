@@ -85,6 +85,9 @@ def test_seasons_and_records_are_read_only(make_board: MakeBoard, gm_client: Cli
     assert page.status_code == 200 and b'name="_save"' not in page.content
     assert gm_client.get("/admin/liveops/leaderboardrecord/add/").status_code == 403
     assert gm_client.get("/admin/liveops/leaderboardrecord/?q=Ayla").status_code == 200
+    # Boards are disabled, never deleted: deleting would erase their seasons' final standings.
+    board = Leaderboard.objects.get()
+    assert gm_client.get(f"/admin/liveops/leaderboard/{board.pk}/delete/").status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -129,8 +132,6 @@ def test_valid_board_can_be_created_in_the_admin(gm_client: Client) -> None:
         "reset_schedule": "weekly",
         "rewards": '[{"ranks": [1, 3], "currency": "gold", "amount": 100}]',
         "enabled": "on",
-        "created_at_0": "2026-03-01",
-        "created_at_1": "00:00:00",
     }
     response = gm_client.post("/admin/liveops/leaderboard/add/", form)
     assert response.status_code == 302, response.content.decode()[:2000]

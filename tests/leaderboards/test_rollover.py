@@ -191,3 +191,23 @@ def test_only_one_active_season_per_board_is_a_database_rule(make_board: MakeBoa
     board = make_board("weekly")
     with pytest.raises(IntegrityError), transaction.atomic():
         LeaderboardSeason.objects.create(board=board, number=9, starts_at=NOW, ends_at=MONDAY)
+
+
+def test_a_refused_reward_is_marked_failed_and_not_retried(make_board: MakeBoard, heroes) -> None:
+    from liveops.leaderboard_services import (
+        leaderboard_rewards_grant_pending,
+        leaderboard_season_rollover,
+    )
+
+    board = make_board("weekly", rewards=REWARDS)
+    leaderboard_submit_score(board_key="weekly", character=heroes[0], score=9, now=NOW)
+    leaderboard_submit_score(board_key="weekly", character=heroes[1], score=5, now=NOW)
+    leaderboard_season_rollover(board=board, now=MONDAY)
+    heroes[0].deleted_at = MONDAY  # deleted between the close and the grant
+    heroes[0].save()
+
+    assert leaderboard_rewards_grant_pending() == (1, 1)
+    assert leaderboard_rewards_grant_pending() == (0, 0)
+    failed = LeaderboardRecord.objects.get(character=heroes[0])
+    assert failed.reward_state == "failed" and "deleted" in failed.reward_error
+    assert wallet_balances(character_id=heroes[1].pk)["gold"] == 200

@@ -181,3 +181,15 @@ def test_per_realm_boards_rank_each_realm_separately(
     local = season_standings(season=season, realm=heroes[0].realm, limit=5)
     assert [(r.rank, r.character_name) for r in local.rows] == [(1, "Ayla")]
     assert season_ranks_for_characters(season=season, characters=[heroes[0]])[0].rank == 1
+
+
+def test_a_standings_page_costs_two_queries(
+    make_board: MakeBoard, heroes, django_assert_num_queries
+) -> None:
+    board = make_board("arena")
+    for index, hero in enumerate(heroes):
+        submit("arena", hero, index)
+    season = season_get(board=board, number=None)
+    with django_assert_num_queries(2):
+        page = season_standings(season=season, realm=None, limit=100)
+        assert len(page.rows) == 4
