@@ -70,3 +70,35 @@ def test_concurrent_increments_of_one_record_all_count(make_board: MakeBoard, he
 
     record = LeaderboardRecord.objects.get()
     assert record.score == 30
+
+
+def test_a_score_being_written_while_the_season_closes_still_gets_its_final_rank(
+    make_board: MakeBoard, heroes
+) -> None:
+    """The rollover waits for in-flight submissions (they hold the season FOR KEY SHARE), so a
+    score committed during the close is ranked, never left unranked in a closed season."""
+    from django.db import transaction
+
+    from liveops.leaderboard_services import _record_apply, _season_hold
+    from liveops.models import Leaderboard
+
+    board = make_board("weekly")
+    season = LeaderboardSeason.objects.get()
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_submission(_: int) -> None:
+        with transaction.atomic():
+            assert _season_hold(season.pk)
+            holding.set()
+            release.wait(timeout=30)
+            _record_apply(Leaderboard.objects.get(pk=board.pk), season, heroes[0], 7, 0, NOW)
+
+    def rollover(_: int) -> None:
+        holding.wait(timeout=30)
+        threading.Timer(0.5, release.set).start()  # the rollover must wait for this commit
+        leaderboard_seasons_rollover(now=MONDAY)
+
+    together(2, lambda i: (slow_submission if i == 0 else rollover)(i))
+
+    record = LeaderboardRecord.objects.get()
+    assert record.season_id == season.pk and record.final_rank == 1
