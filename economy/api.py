@@ -19,14 +19,30 @@ from characters.selectors import character_get_owned
 from economy import selectors, services
 from economy.catalog import get_catalog
 from economy.models import ItemInstance, LedgerTransaction, Mail, Purchase, ShopOffer, Trade
+from economy.services import MAX_AMOUNT, MAX_CLIENT_KEY_LENGTH, MAX_QUANTITY
 from mmo_platform.errors import ValidationFailed
 
+# A key is at least one non-blank character and at most MAX_CLIENT_KEY_LENGTH long.
+_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_CLIENT_KEY_LENGTH,
+    "pattern": r"\S",
+}
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
+    type=_KEY_SCHEMA,
     location=OpenApiParameter.HEADER,
     required=True,
     description="Client-chosen unique key (max 100 chars). A retry with the same key returns "
     "the first result and never moves value twice.",
+)
+OPTIONAL_IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=_KEY_SCHEMA,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Optional for moves inside one bag (they move no value); makes retries safe.",
 )
 
 
@@ -279,14 +295,16 @@ class MoveIn(serializers.Serializer):
 
 class SplitIn(serializers.Serializer):
     item_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     slot = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
 
 class StackIn(serializers.Serializer):
     source_item_id = serializers.IntegerField()
     target_item_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, required=False, allow_null=True
+    )
 
 
 class EquipIn(serializers.Serializer):
@@ -300,7 +318,9 @@ class UnequipIn(serializers.Serializer):
 
 class DestroyIn(serializers.Serializer):
     item_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, required=False, allow_null=True
+    )
     confirm = serializers.BooleanField(default=False)
 
 
@@ -317,14 +337,16 @@ class TradeOpenIn(serializers.Serializer):
 
 class ItemQuantityIn(serializers.Serializer):
     item_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
 class TradeOfferIn(serializers.Serializer):
     character_id = serializers.IntegerField()
     items = ItemQuantityIn(many=True, required=False, default=list)
     currency = serializers.DictField(
-        child=serializers.IntegerField(min_value=1), required=False, default=dict
+        child=serializers.IntegerField(min_value=1, max_value=MAX_AMOUNT),
+        required=False,
+        default=dict,
     )
 
 
@@ -408,10 +430,7 @@ class LedgerApi(APIView):
     @extend_schema(
         operation_id="economy_ledger_list",
         responses=LedgerEntryOut(many=True),
-        parameters=[
-            OpenApiParameter("limit", int, required=False),
-            OpenApiParameter("offset", int, required=False),
-        ],
+        parameters=[PageIn],
     )
     def get(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)
@@ -456,7 +475,12 @@ class InventoryApi(APIView):
 
 
 class InventoryMoveApi(APIView):
-    @extend_schema(operation_id="economy_inventory_move", request=MoveIn, responses=InventoryOut)
+    @extend_schema(
+        operation_id="economy_inventory_move",
+        request=MoveIn,
+        responses=InventoryOut,
+        parameters=[OPTIONAL_IDEMPOTENCY_HEADER],
+    )
     def post(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)
         data = parsed(MoveIn, request)
@@ -470,7 +494,12 @@ class InventoryMoveApi(APIView):
 
 
 class InventorySplitApi(APIView):
-    @extend_schema(operation_id="economy_inventory_split", request=SplitIn, responses=InventoryOut)
+    @extend_schema(
+        operation_id="economy_inventory_split",
+        request=SplitIn,
+        responses=InventoryOut,
+        parameters=[OPTIONAL_IDEMPOTENCY_HEADER],
+    )
     def post(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)
         data = parsed(SplitIn, request)
@@ -485,7 +514,12 @@ class InventorySplitApi(APIView):
 
 
 class InventoryStackApi(APIView):
-    @extend_schema(operation_id="economy_inventory_stack", request=StackIn, responses=InventoryOut)
+    @extend_schema(
+        operation_id="economy_inventory_stack",
+        request=StackIn,
+        responses=InventoryOut,
+        parameters=[OPTIONAL_IDEMPOTENCY_HEADER],
+    )
     def post(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)
         data = parsed(StackIn, request)
@@ -500,7 +534,12 @@ class InventoryStackApi(APIView):
 
 
 class InventoryEquipApi(APIView):
-    @extend_schema(operation_id="economy_inventory_equip", request=EquipIn, responses=InventoryOut)
+    @extend_schema(
+        operation_id="economy_inventory_equip",
+        request=EquipIn,
+        responses=InventoryOut,
+        parameters=[OPTIONAL_IDEMPOTENCY_HEADER],
+    )
     def post(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)
         data = parsed(EquipIn, request)
@@ -512,7 +551,10 @@ class InventoryEquipApi(APIView):
 
 class InventoryUnequipApi(APIView):
     @extend_schema(
-        operation_id="economy_inventory_unequip", request=UnequipIn, responses=InventoryOut
+        operation_id="economy_inventory_unequip",
+        request=UnequipIn,
+        responses=InventoryOut,
+        parameters=[OPTIONAL_IDEMPOTENCY_HEADER],
     )
     def post(self, request: Request, character_id: int) -> Response:
         character = owned(request, character_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -66,12 +67,36 @@ class Unavailable(DomainError):
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF hook: domain errors become ``{"code", "message", "details"?}`` with their status;
-    DRF's own errors keep DRF's body but gain a ``code``."""
+    """DRF hook: every API error answers ``{"code", "message", "details"?}``.
+
+    Domain errors carry their own code; DRF's errors keep their code (``not_authenticated``,
+    ``throttled``, ...) and their text becomes ``message``; invalid input lists the offending
+    fields under ``details`` (``{"field": ["why", ...]}``) with code ``invalid``."""
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.http_status)
     response = exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "code" not in response.data:
-        default_code = getattr(exc, "default_code", "error")
-        response.data = {"code": default_code, **response.data}
+    if response is None:
+        return None
+    response.data = _uniform_body(exc, response.data)
     return response
+
+
+def _uniform_body(exc: Exception, data: Any) -> dict[str, Any]:
+    if isinstance(exc, ValidationError):
+        fields = data if isinstance(data, dict) else {"non_field_errors": data}
+        return {"code": "invalid", "message": _first_message(fields), "details": fields}
+    code = getattr(exc, "default_code", "error")
+    if isinstance(data, dict) and "message" in data:  # already our shape (raised with a dict)
+        return {"code": str(data.get("code") or code), **data}
+    detail = data.get("detail") if isinstance(data, dict) else data
+    return {"code": getattr(detail, "code", None) or code, "message": str(detail)}
+
+
+def _first_message(fields: dict[str, Any]) -> str:
+    """``"limit: Ensure this value is less than or equal to 200."`` (the first problem)."""
+    for name, problems in fields.items():
+        first = problems[0] if isinstance(problems, list) and problems else problems
+        if isinstance(first, dict):
+            return f"{name}: {_first_message(first)}"
+        return f"{name}: {first}"
+    return "Invalid input."

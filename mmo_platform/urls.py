@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from mmo_platform.views import home
+from mmo_platform.views import api_not_found, home
 from worlds.play import play_view
 
 api_patterns: list[URLPattern | URLResolver] = [
@@ -14,6 +14,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("liveops.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^(?P<unmatched>.*)$", api_not_found),  # last: unknown API paths answer JSON
 ]
 
 urlpatterns = [
@@ -31,3 +32,6 @@ urlpatterns = [
     path("", include("economy.urls")),
     path("", include("liveops.urls")),
 ]
+
+handler404 = "mmo_platform.views.page_not_found"
+handler500 = "mmo_platform.views.server_error"

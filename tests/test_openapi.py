@@ -35,6 +35,18 @@ def test_schema_validates_without_warnings_and_has_our_endpoints(tmp_path: pathl
     assert documented >= CHARACTER_AND_WORLD_OPERATIONS
     join = schema["paths"]["/api/v1/characters/{character_id}/join"]["post"]
     assert {"200", "404", "409", "503"} <= set(join["responses"])
+    # Every operation documents the shared error answers, all with the one error body.
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert {"400", "401", "403", "404", "429"} <= set(operation["responses"]), (
+                path,
+                method,
+            )
+    not_found = schema["paths"]["/api/v1/realms"]["get"]["responses"]["404"]
+    assert not_found["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    assert schema["components"]["schemas"]["Error"]["required"] == ["code", "message"]
 
 
 def test_interactive_docs_page_is_served(client) -> None:

@@ -4,7 +4,13 @@ order (ADR 0031) and records a ledger transaction with an idempotency key (ADR 0
 Import from here: ``from economy.services import wallet_grant, shop_purchase, ...``.
 """
 
-from economy.services._core import InsufficientFunds, InventoryFull
+from economy.services._core import (
+    MAX_AMOUNT,
+    MAX_CLIENT_KEY_LENGTH,
+    MAX_QUANTITY,
+    InsufficientFunds,
+    InventoryFull,
+)
 from economy.services.catalog_sync import catalog_sync
 from economy.services.inventory import (
     InventoryResult,
@@ -38,6 +44,9 @@ from economy.services.wallets import (
 )
 
 __all__ = [
+    "MAX_AMOUNT",
+    "MAX_CLIENT_KEY_LENGTH",
+    "MAX_QUANTITY",
     "GrantResult",
     "InsufficientFunds",
     "InventoryFull",

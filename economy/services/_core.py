@@ -48,6 +48,7 @@ T = TypeVar("T")
 
 MAX_CLIENT_KEY_LENGTH = 100
 MAX_AMOUNT = 10**12
+MAX_QUANTITY = 10**6
 # A slot number no real inventory reaches: the parking spot while two items swap places (the
 # unique (owner, slot) index is checked per statement).
 PARKING_SLOT = 32767
@@ -88,7 +89,7 @@ def check_amount(amount: int, *, name: str = "amount") -> int:
     return amount
 
 
-def check_quantity(quantity: int, *, maximum: int = 10**6) -> int:
+def check_quantity(quantity: int, *, maximum: int = MAX_QUANTITY) -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= maximum:
         raise ValidationFailed(
             f"quantity must be a whole number between 1 and {maximum}.", code="invalid_quantity"

@@ -1,0 +1,113 @@
+"""Every API error has one body, ``{"code", "message", "details"?}``, whatever raised it; pages
+for people stay HTML. Unknown API paths, wrong media types, invalid input, CSRF failures and
+crashes all answer in that shape."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client, RequestFactory
+
+from mmo_platform.views import csrf_failure, server_error
+from tests.accounts.helpers import app_tokens, bearer
+from tests.characters.factories import CharacterFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user():
+    return UserFactory()
+
+
+@pytest.fixture
+def api(client: Client, user):
+    access, _ = app_tokens(client, username=user.username, password=DEFAULT_PASSWORD)
+    return bearer(access)
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_unknown_api_path_answers_json_404_for_every_method(client: Client, method: str) -> None:
+    response = getattr(client, method)("/api/v1/no/such/thing")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "not_found",
+        "message": "no API endpoint at /api/v1/no/such/thing",
+    }
+
+
+def test_unknown_portal_page_is_an_html_page(client: Client) -> None:
+    response = client.get("/no/such/page/")
+
+    assert response.status_code == 404
+    assert "text/html" in response["Content-Type"]
+    assert "Nothing here." in response.content.decode()
+
+
+def test_out_of_range_parameter_is_named_in_details(api, user) -> None:
+    character = CharacterFactory(account=user)
+
+    response = api.get(f"/api/v1/economy/characters/{character.pk}/ledger/", {"limit": 100000})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "message": "limit: Ensure this value is less than or equal to 200.",
+        "details": {"limit": ["Ensure this value is less than or equal to 200."]},
+    }
+
+
+def test_validation_error_body(api) -> None:
+    response = api.post("/api/v1/characters/create", {"name": ""}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["message"].split(":")[0] in body["details"]
+    assert "name" in body["details"] and "realm" in body["details"]
+
+
+def test_form_encoded_body_is_refused_with_415(api) -> None:
+    response = api.post(
+        "/api/v1/characters/create",
+        "name=Bob&realm=eldoria",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert "application/x-www-form-urlencoded" in response.json()["message"]
+
+
+def test_framework_errors_carry_code_and_message(client: Client) -> None:
+    response = client.get("/api/v1/characters", HTTP_AUTHORIZATION="Bearer not-a-token")
+
+    assert response.status_code == 401
+    assert set(response.json()) == {"code", "message"}
+
+
+def test_crash_on_an_api_path_answers_json_and_a_page_elsewhere() -> None:
+    factory = RequestFactory()
+
+    api_answer = server_error(factory.get("/api/v1/characters"))
+    page_answer = server_error(factory.get("/characters/"))
+
+    assert api_answer.status_code == page_answer.status_code == 500
+    assert api_answer["Content-Type"] == "application/json"
+    assert b'"code": "server_error"' in api_answer.content
+    assert b"Something went wrong" in page_answer.content
+
+
+def test_csrf_failure_answers_json_on_api_paths() -> None:
+    factory = RequestFactory()
+
+    api_answer = csrf_failure(
+        factory.post("/api/v1/characters/create"), reason="CSRF cookie not set."
+    )
+    page_answer = csrf_failure(factory.post("/characters/new/"), reason="CSRF cookie not set.")
+
+    assert api_answer.status_code == page_answer.status_code == 403
+    assert b'"code": "csrf_failed"' in api_answer.content
+    assert "text/html" in page_answer["Content-Type"]
