@@ -217,6 +217,8 @@ def test_garbage_frame_closes_with_protocol_error(
         closed = await a.wait_closed()
         assert closed.code == 4000
         assert closed.last_error is not None and closed.last_error["code"] == code
+        # Reported once, as the standalone error frame before the close (not also as an event).
+        assert [e.get("t") for e in a.errors if e["code"] == code] == ["error"]
 
     asyncio.run(scenario())
 

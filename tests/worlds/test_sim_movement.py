@@ -203,6 +203,26 @@ def test_repeated_cheating_is_reported_for_logging_then_kicking() -> None:
     assert 5.9 < driver.sim.cheat_counters("a")["score"] <= 6.0  # decays slowly
 
 
+def test_a_kicked_player_who_reconnects_is_kicked_again_at_the_next_violation() -> None:
+    driver = Driver.create(
+        [open_zone(100)], suspicion_log_threshold=2.5, suspicion_kick_threshold=4.5
+    )
+    driver.join("a", 1, "alpha", 50.0, 50.0)
+    driver.tick()
+    for _ in range(5):
+        driver.move("a", 0.5, 50.0)
+        driver.tick()
+    driver.sim.detach("a")  # the gateway closed the socket (4007); the grace keeps the entity
+    driver.sim.rebind("a", "a2")
+    driver.seqs["a2"], driver.cids["a2"] = 0, driver.sim.welcome("a2")["you"]["cor"]
+    driver.tick()
+
+    driver.move("a2", 0.5, 50.0)
+    out = driver.tick()
+
+    assert [(r.action, r.conn_id) for r in out.suspects] == [("kick", "a2")]
+
+
 def test_facing_follows_the_step_and_face_intent_sets_it() -> None:
     driver = walled_driver()
     driver.move("a", 2.8, 2.5)  # east

@@ -310,3 +310,25 @@ def test_shard_needs_the_maps_its_portals_lead_to() -> None:
 
 def test_state_helper_matches_player_state_fields() -> None:
     assert state(1, "alpha", 1.0, 2.0).name == "p1"
+
+
+def test_ack_covers_refused_and_dropped_intents() -> None:
+    driver = Driver.create([open_zone(50)])
+    driver.join("a", 1, "alpha", 10.0, 10.0)
+    driver.tick()
+
+    # The adapter refused seq 3 before the sim saw it (e.g. a field out of range).
+    driver.sim.report_error("a", "invalid_intent", "move: field 'x' is bad", 3)
+    frame = frame_of(driver.tick(), "a")
+    assert frame is not None and frame["ack"] == 3
+    assert [(e["code"], e["seq"]) for e in events(frame, "error")] == [("invalid_intent", 3)]
+    driver.seqs["a"] = 3
+
+    # A refused move brings a correction; a move still tagged with the old cid is dropped...
+    driver.move("a", 40.0, 10.0)  # seq 4: too far (speed)
+    assert frame_of(driver.tick(), "a")["you"]["cor"] == 1
+    stale = MoveIntent(driver.next_seq("a"), 10.1, 10.0, driver.client_ms(), 0)  # seq 5, cid 0
+    assert driver.submit("a", stale) is False
+    frame = frame_of(driver.tick(), "a")
+    # ... but still acknowledged, so a client reconciling on ack does not replay it forever.
+    assert frame is not None and frame["ack"] == 5

@@ -254,8 +254,9 @@ class ShardRunner:
             intent = decode_client_frame(item.raw, seat.encoding)
         except ProtocolError as error:
             metrics.INTENTS_REJECTED.labels(reason=error.code).inc()
-            self.sim.report_error(key, error.code, error.message, error.seq)
-            if error.fatal and seat.conn_id is not None:
+            if not error.fatal:
+                self.sim.report_error(key, error.code, error.message, error.seq)
+            elif seat.conn_id is not None:  # one standalone error frame, then the close
                 self._queue_close(seat.conn_id, 4000, error.code, error.message, seat.encoding)
             return
         if isinstance(intent, ClientHello):

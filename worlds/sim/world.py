@@ -272,6 +272,9 @@ class ShardSim:
         player.attached = True
         player.last_seq = 0
         player.last_acked = 0
+        # The score survives the reconnect (it decays on its own), but the kick already fired:
+        # re-arm it, or a kicked cheater could come back within the grace and never be kicked.
+        player.cheat.kicked = False
         zone = self.zones[player.zone_id]
         zone.bind_client(player)
         zone.reset_move_clock(player.slot, self.now)
@@ -318,6 +321,15 @@ class ShardSim:
         player = self._players.get(conn_id)
         if player is not None:
             self._error(player, code, message, seq)
+            if isinstance(seq, int) and seq > player.last_seq:
+                player.last_seq = seq  # refused, but answered: ack covers it
+                self._settle(player, seq)
+
+    def _settle(self, player: Player, seq: int) -> None:
+        """Count ``seq`` as processed in the next ``ack`` (the client stops replaying it)."""
+        last = self.zones[player.zone_id].last_seq
+        if seq > last[player.slot]:
+            last[player.slot] = seq
 
     def has_player(self, conn_id: str) -> bool:
         return conn_id in self._players
@@ -376,6 +388,7 @@ class ShardSim:
             player.last_seq = move_seq
             if cid != player.cid:
                 player.cheat.stale_moves += 1
+                self._settle(player, move_seq)  # dropped, but answered: ack covers it
                 return False
             tick = self.tick_number
             first = player.move_tick != tick
