@@ -69,6 +69,12 @@ JOBS: tuple[Job, ...] = (
     Job("economy: expire stale trades", "economy.tasks.expire_stale_trades", every_seconds=60),
     Job("worlds: routing housekeeping", "worlds.routing_housekeeping", every_seconds=30),
     Job("characters: purge expired deletions", "characters.purge_expired", cron=("30", "4")),
+    Job(
+        "chat: purge old chat history",
+        "chat.purge_chat_history",
+        cron=("50", "4"),
+        description="Deletes chat lines older than CHAT_HISTORY_RETENTION_DAYS, in small batches.",
+    ),
 )
 
 
