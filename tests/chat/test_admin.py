@@ -61,9 +61,7 @@ def test_changelist_searches_by_sender_and_text(gm: Client, lines: list[ChatMess
     assert "selling swords cheap" in body(by_words) and "group tonight" not in body(by_words)
 
 
-def test_changelist_filters_by_channel_realm_and_zone(
-    gm: Client, lines: list[ChatMessage]
-) -> None:
+def test_changelist_filters_by_channel_realm_and_zone(gm: Client, lines: list[ChatMessage]) -> None:
     realm_id = lines[0].realm_id
     zone_channel = gm.get(CHANGELIST, {"channel__exact": "zone"})
     in_town = gm.get(CHANGELIST, {"zone": "town", "realm__id__exact": realm_id})
@@ -86,9 +84,7 @@ def test_staff_can_read_a_line_but_not_add_change_or_delete(
 ) -> None:
     line = lines[0]
     detail = gm.get(reverse("admin:chat_chatmessage_change", args=[line.pk]))
-    edit = gm.post(
-        reverse("admin:chat_chatmessage_change", args=[line.pk]), {"text": "rewritten"}
-    )
+    edit = gm.post(reverse("admin:chat_chatmessage_change", args=[line.pk]), {"text": "rewritten"})
     add = gm.get(reverse("admin:chat_chatmessage_add"))
     delete = gm.post(reverse("admin:chat_chatmessage_delete", args=[line.pk]), {"post": "yes"})
     bulk_delete = gm.post(
