@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from characters.models import Character
 from chat.models import ChatMessage
@@ -49,8 +52,21 @@ def body(response: object) -> str:
     return response.content.decode()  # type: ignore[attr-defined]
 
 
+def test_the_bare_changelist_lands_on_today(gm: Client, lines: list[ChatMessage]) -> None:
+    carol = CharacterFactory(name="Carol", realm=lines[0].realm)
+    old = chat_message_create(carol, text="said last week", days_ago=7)
+    landing = gm.get(CHANGELIST)
+    today = gm.get(CHANGELIST, follow=True)
+    all_dates = gm.get(CHANGELIST, {"channel__exact": "say"})
+    assert landing.status_code == 302
+    day = timezone.localdate()
+    assert f"sent_at__day={day.day}" in landing["Location"]
+    assert "selling swords cheap" in body(today) and old.text not in body(today)
+    assert old.text in body(all_dates)  # any filter or search reaches every date
+
+
 def test_changelist_searches_by_sender_and_text(gm: Client, lines: list[ChatMessage]) -> None:
-    everything = gm.get(CHANGELIST)
+    everything = gm.get(CHANGELIST, follow=True)
     by_name = gm.get(CHANGELIST, {"q": "Bob"})
     by_words = gm.get(CHANGELIST, {"q": "swords"})
     assert everything.status_code == 200
@@ -77,6 +93,19 @@ def test_changelist_filters_by_channel_realm_and_zone(gm: Client, lines: list[Ch
     assert "selling swords" not in body(zone_channel)
     assert "selling swords cheap" in body(in_town) and "group tonight" not in body(in_town)
     assert by_day.status_code == 200 and "selling swords cheap" in body(by_day)
+
+
+def test_changelist_queries_do_not_grow_with_the_rows_shown(
+    gm: Client, lines: list[ChatMessage]
+) -> None:
+    gm.get(CHANGELIST, follow=True)  # the first request of a session records it
+    with CaptureQueriesContext(connection) as few:
+        assert gm.get(CHANGELIST, follow=True).status_code == 200
+    for number in range(20):
+        chat_message_create(CharacterFactory(realm=lines[0].realm), text=f"line {number}")
+    with CaptureQueriesContext(connection) as many:
+        assert gm.get(CHANGELIST, follow=True).status_code == 200
+    assert len(many) == len(few)
 
 
 def test_staff_can_read_a_line_but_not_add_change_or_delete(

@@ -90,8 +90,12 @@ class World:
     async def enter(self, character_id: int) -> None:
         self.runner.receive(GATEWAY, [Attach(self._conn(character_id), character_id, 1, 1, "json")])
         await self.tick()  # starts the load (worker thread)
-        while not self.runner.sim.has_player(f"ch{character_id}"):
+        for _ in range(500):
+            if self.runner.sim.has_player(f"ch{character_id}"):
+                break
             await asyncio.sleep(0.01)
+        else:
+            raise AssertionError(f"character {character_id} was not loaded")
         await self.tick()
 
     async def say(self, character_id: int, text: str, channel: str = "say") -> None:
