@@ -326,14 +326,8 @@ class ShardRunner:
         if key in self.seats:  # a concurrent attach for the same character won the race
             self._rebind(self.seats[key], item)
             return
-        seat = Seat(
-            item.character_id,
-            item.account_id,
-            item.epoch,
-            item.conn_id,
-            item.encoding,
-            name=state.name,
-        )
+        seat = Seat(item.character_id, item.account_id, item.epoch, item.conn_id, item.encoding)
+        seat.name = state.name
         self.seats[key] = seat
         self.key_by_conn[item.conn_id] = key
         self.sim.add_player(key, state, encoding=item.encoding, now=self.sim.now)
