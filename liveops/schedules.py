@@ -81,6 +81,12 @@ JOBS: tuple[Job, ...] = (
         every_seconds=300,
         description="Snapshots character level and gold into the built-in boards.",
     ),
+    Job(
+        "chat: purge old chat history",
+        "chat.purge_chat_history",
+        cron=("50", "4"),
+        description="Deletes chat lines older than CHAT_HISTORY_RETENTION_DAYS, in small batches.",
+    ),
 )
 
 

@@ -7,7 +7,8 @@ Who records what
   ``BYTES_OUT``, ``RTT_SECONDS``, ``INTENTS_REJECTED``. A shard process started on its own calls
   :func:`metrics_serve_for_process` once at start-up so Prometheus can scrape it
   (docs/decisions/0040-metrics-per-process.md).
-- **Chat / economy services**: ``CHAT_MESSAGES``, ``ECONOMY_TRANSACTIONS``, ``ECONOMY_FAILURES``,
+- **Chat / economy services**: ``CHAT_MESSAGES`` and ``CHAT_HISTORY_DROPPED`` (shard runtime,
+  worlds/runtime/chat_history.py), ``ECONOMY_TRANSACTIONS``, ``ECONOMY_FAILURES``,
   ``RECONCILIATION_MISMATCHES`` (+ ``RECONCILIATION_LAST_RUN_TIMESTAMP``).
 - **Ops tasks** (liveops/tasks.py): Celery queue depth, task failures/retries, backup age, restore
   verification, shard heartbeat ages, shard-reported population.
@@ -107,6 +108,11 @@ CHAT_MESSAGES = Counter(
     "mmo_chat_messages",
     "Chat messages accepted, by channel kind (say, zone, guild, party, whisper, ...).",
     ["channel"],
+)
+CHAT_HISTORY_DROPPED = Counter(
+    "mmo_chat_history_dropped",
+    "Chat lines a shard dropped unwritten because its history buffer was full (database down).",
+    ["shard"],
 )
 ECONOMY_TRANSACTIONS = Counter(
     "mmo_economy_transactions",

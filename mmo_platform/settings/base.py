@@ -305,6 +305,10 @@ ECONOMY_TRADE_MAX_LINES = env.int("ECONOMY_TRADE_MAX_LINES", default=8)
 # An active trade untouched for this long is cancelled by economy.tasks.expire_stale_trades.
 ECONOMY_TRADE_TIMEOUT_MINUTES = env.int("ECONOMY_TRADE_TIMEOUT_MINUTES", default=15)
 
+# --- chat ---
+# Chat history (chat.ChatMessage) older than this is deleted by chat.purge_chat_history (nightly).
+CHAT_HISTORY_RETENTION_DAYS = env.int("CHAT_HISTORY_RETENTION_DAYS", default=30)
+
 # --- characters and realms ---
 CHARACTERS_PER_REALM = env.int("CHARACTERS_PER_REALM", default=8)
 # Soft-deleted characters can be restored for this long, then character_purge_expired frees them.

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from mmo_platform import metrics
 from worlds.runtime import persistence
+from worlds.runtime.chat_history import ChatHistoryBuffer, ChatHistoryWrite
 from worlds.runtime.frames import error_bytes
 from worlds.runtime.messages import (
     Attach,
@@ -40,7 +41,7 @@ from worlds.sim.codec import ProtocolError, decode_client_frame, encode_frame
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import PlayerState, SuspicionReport
 from worlds.sim.frames import bye_frame
-from worlds.sim.intents import ChatIntent, ClientHello
+from worlds.sim.intents import ClientHello
 from worlds.sim.world import ShardSim, ZoneTransfer
 from worlds.sim.zonemap import ZoneMap
 
@@ -63,6 +64,7 @@ class Seat:
     conn_id: str | None
     encoding: str
     dropped_at: float | None = None
+    name: str = ""  # for the chat history's sender name snapshot
 
 
 @dataclass
@@ -71,6 +73,7 @@ class RunnerConfig:
     realm: str
     tick_hz: int = 20
     flush_interval: float = 10.0
+    chat_flush_interval: float = 1.0
     heartbeat_interval: float = 5.0
     reconnect_grace: float = 30.0
     capacity: int = 2000
@@ -87,6 +90,7 @@ class ShardRunner:
         owned_zones: set[str],
         outbox: ShardOutbox,
         store: persistence.CharacterStore | None = None,
+        chat_write: ChatHistoryWrite | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -95,6 +99,12 @@ class ShardRunner:
         self.zone_maps = zone_maps
         self.outbox = outbox
         self.store = store or persistence.DjangoCharacterStore()
+        self.chat_history = ChatHistoryBuffer(
+            realm=config.realm,
+            shard=config.name,
+            write=chat_write,
+            interval=config.chat_flush_interval,
+        )
         self.inbox: deque[tuple[str, GatewayToShard]] = deque()
         self.seats: dict[str, Seat] = {}  # sim key -> seat
         self.key_by_conn: dict[str, str] = {}
@@ -146,6 +156,7 @@ class ShardRunner:
             self._unsaved[state.character_id] = state
         self.seats.clear()
         await self._write_unsaved(logout=True)
+        await self.chat_history.close()
         await asyncio.to_thread(self._heartbeat_sync, "offline", {})
 
     async def _run(self) -> None:
@@ -164,6 +175,7 @@ class ShardRunner:
             if now - last_flush >= self.config.flush_interval:
                 last_flush = now
                 self._start_flush()
+            self.chat_history.maybe_flush(now)
             if now - last_heartbeat >= self.config.heartbeat_interval:
                 last_heartbeat = now
                 by_zone = self._population_by_zone()
@@ -183,6 +195,8 @@ class ShardRunner:
             batches = self._encode_frames(output.frames)
             self._prepend_welcomes(batches)
         self.tick_count += 1
+        if output.chat:
+            self.chat_history.add_records(output.chat, tick_now=now, sender_name=self._seat_name)
         metrics.FRAMES_OUT.labels(shard=self.name).inc(len(output.frames))
         metrics.BYTES_OUT.labels(shard=self.name).inc(sum(map(len, output.frames.values())))
         for transfer in output.transfers:
@@ -262,8 +276,7 @@ class ShardRunner:
         if isinstance(intent, ClientHello):
             self.sim.report_error(key, "unexpected_hello", "hello was already received", None)
             return
-        if self.sim.submit(key, intent, now=self.sim.now) and isinstance(intent, ChatIntent):
-            metrics.CHAT_MESSAGES.labels(channel=intent.channel).inc()
+        self.sim.submit(key, intent, now=self.sim.now)
 
     def _begin_attach(self, item: Attach) -> None:
         key = f"ch{item.character_id}"
@@ -315,6 +328,7 @@ class ShardRunner:
             self._rebind(self.seats[key], item)
             return
         seat = Seat(item.character_id, item.account_id, item.epoch, item.conn_id, item.encoding)
+        seat.name = state.name
         self.seats[key] = seat
         self.key_by_conn[item.conn_id] = key
         self.sim.add_player(key, state, encoding=item.encoding, now=self.sim.now)
@@ -358,6 +372,10 @@ class ShardRunner:
             del self.seats[key]
             state = self.sim.remove_player(key)
             self._spawn(self._write_states([state], logout=True))
+
+    def _seat_name(self, character_id: int) -> str:
+        seat = self.seats.get(f"ch{character_id}")
+        return seat.name if seat is not None else ""
 
     def _queue_close(
         self, conn_id: str, code: int, error: str, message: str = "", encoding: str = "json"
