@@ -9,6 +9,7 @@ import pytest
 from celery.exceptions import Retry
 from django.utils import timezone
 
+from chat import tasks as chat_tasks
 from liveops import ops_services, tasks
 from liveops.models import BackupRecord, MetricSample, OpsAlert, RestoreVerification
 from mmo_platform import metrics
@@ -23,6 +24,9 @@ OPS_TASKS = (
     tasks.verify_latest_backup,
     tasks.sample_metrics,
     tasks.detect_stale_shards,
+    tasks.rollover_leaderboard_seasons,
+    tasks.refresh_builtin_leaderboards,
+    chat_tasks.purge_chat_history,
 )
 
 
@@ -75,6 +79,29 @@ def test_backup_task_retries_a_transient_failure_then_succeeds(
         metric_value("mmo_celery_task_retries_total", task="liveops.backup_database")
         == retries_before + 1
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rollover_task_retries_a_transient_failure_then_succeeds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a rollover whose first attempt loses the database connection
+    real_rollover = tasks.leaderboard_services.leaderboard_seasons_rollover
+    calls: list[int] = []
+
+    def flaky_rollover(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("server closed the connection unexpectedly")
+        return real_rollover(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.leaderboard_services, "leaderboard_seasons_rollover", flaky_rollover)
+    # when
+    result = tasks.rollover_leaderboard_seasons.apply(throw=False)
+    # then the retry ran and succeeded
+    assert result.successful()
+    assert result.get()["rolled_over"] == []
+    assert len(calls) == 2
 
 
 @pytest.fixture
