@@ -30,17 +30,17 @@ import numpy as np
 import orjson
 import ormsgpack
 
-SIDE = 160
+SIDE = 160  # the walkable area; the zone may be wider (rock beyond)
 
 
-def _zone(zone_map_class: Any, tile_kind: Any) -> Any:
+def _zone(zone_map_class: Any, tile_kind: Any, width: int) -> Any:
     rows = []
     for y in range(SIDE):
         if y in (0, SIDE - 1):
-            rows.append("#" * SIDE)
+            rows.append("#" * width)
             continue
-        row = ["."] * SIDE
-        row[0] = row[-1] = "#"
+        row = ["."] * SIDE + ["#"] * (width - SIDE)
+        row[0] = row[SIDE - 1] = "#"
         for x in range(5 + (y * 13) % 23, SIDE - 1, 29):
             if y % 17 < 3:
                 row[x] = "#"
@@ -49,7 +49,7 @@ def _zone(zone_map_class: Any, tile_kind: Any) -> Any:
         id="replay",
         name="Replay Plains",
         kind="field",
-        width=SIDE,
+        width=width,
         height=SIDE,
         spawn_points={},
         portals=(),
@@ -70,19 +70,19 @@ def _normalise(raw: bytes, encoding: str) -> bytes:
     return orjson.dumps(frame, option=orjson.OPT_SORT_KEYS)
 
 
-def replay(players: int, ticks: int, seed: int) -> Iterator[bytes]:
+def replay(players: int, ticks: int, seed: int, width: int = SIDE) -> Iterator[bytes]:
     """Yield one normalised line per frame: ``tick conn_id frame``."""
     from worlds import sim
     from worlds.sim.zonemap import TileKind, ZoneMap
 
-    zone = _zone(ZoneMap, TileKind)
+    zone = _zone(ZoneMap, TileKind, width)
     config = sim.SimConfig()
     shard = sim.ShardSim({zone.id: zone}, config)
     rng = np.random.default_rng(seed)
     walkable = np.frombuffer(zone.walkable_mask, np.uint8)
 
     def is_walkable(x: float, y: float) -> bool:
-        return 0 <= x < SIDE and 0 <= y < SIDE and walkable[int(y) * SIDE + int(x)] == 1
+        return 0 <= x < SIDE and 0 <= y < SIDE and walkable[int(y) * width + int(x)] == 1
 
     def free_spot(near: tuple[float, float] | None = None) -> tuple[float, float]:
         while True:
@@ -220,12 +220,18 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=600)
     parser.add_argument("--ticks", type=int, default=200)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=SIDE,
+        help="zone width (the walkable area stays 160 x 160): 1000+ gives 4-digit coordinates",
+    )
     parser.add_argument("--digest", action="store_true", help="print one sha256 per tick instead")
     args = parser.parse_args()
     sys.path.insert(0, str(args.root.resolve()))
     if args.digest:
         current, digest = 0, hashlib.sha256()
-        for line in replay(args.players, args.ticks, args.seed):
+        for line in replay(args.players, args.ticks, args.seed, args.width):
             tick = int(line.split(b" ", 1)[0])
             if tick != current:
                 if current:
@@ -235,7 +241,7 @@ def main() -> None:
         print(current, digest.hexdigest()[:16])
         return
     out = sys.stdout.buffer
-    for line in replay(args.players, args.ticks, args.seed):
+    for line in replay(args.players, args.ticks, args.seed, args.width):
         out.write(line + b"\n")
 
 
