@@ -108,8 +108,10 @@ class RecordRenderer:
     are insignificant whitespace in JSON, leading zeros would be invalid). The text of every
     possible coordinate (hundredths of a tile, up to the map size) comes from a lookup table
     built once, and the text of each slot's entity id is cached when the slot is filled, so a
-    tick only gathers and copies bytes. msgpack rows are fixarray(4): uint32 id, float64 x,
-    float64 y, fixint facing (25 bytes).
+    tick only gathers and copies bytes. When a coordinate with its leading comma is 8 bytes
+    (zones 1,000 to 9,999 tiles wide) the table holds it as one uint64 word: gathering words is
+    about twice as fast as gathering 7-byte void items. msgpack rows are fixarray(4): uint32
+    id, float64 x, float64 y, fixint facing (25 bytes).
     """
 
     ID_COLUMNS = 10
@@ -117,6 +119,10 @@ class RecordRenderer:
     def __init__(self, width: int, height: int) -> None:
         self.x_text = _fixed_point_table(width)
         self.y_text = self.x_text if height == width else _fixed_point_table(height)
+        # ",1023.45" as one word when both coordinates fit exactly in 8 bytes.
+        self.words = self.x_text.shape[1] == self.y_text.shape[1] == 7
+        self.x_words = _comma_words(self.x_text) if self.words else None
+        self.y_words = _comma_words(self.y_text) if self.words else None
         self.id_text = np.zeros((0, self.ID_COLUMNS), np.uint8)
         self.id_width = 1
         # The rows of the previous tick, reused: only coordinates and facing change per tick.
@@ -135,34 +141,46 @@ class RecordRenderer:
         self.id_width = max(self.id_width, len(text))
         self._ids_changed = True
 
+    def _json_layout(self) -> np.dtype[np.void]:
+        head: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+            ("head", np.uint8, (2 + self.id_width,))  # ,[id
+        ]
+        if self.words:
+            coordinates: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+                ("x", np.uint64),  # ,xxxx.xx
+                ("y", np.uint64),
+            ]
+        else:
+            coordinates = [
+                ("x_comma", np.uint8),
+                ("x", np.void, self.x_text.shape[1]),
+                ("y_comma", np.uint8),
+                ("y", np.void, self.y_text.shape[1]),
+            ]
+        tail = [("f_comma", np.uint8), ("facing", np.uint8), ("close", np.uint8)]
+        return np.dtype(head + coordinates + tail)
+
     def json_rows(self, xs: FloatArray, ys: FloatArray, facing: IntArray) -> npt.NDArray[np.uint8]:
         """One row per slot, valid until the next call (the buffer is reused)."""
-        x_width = self.x_text.shape[1]
-        y_width = self.y_text.shape[1]
-        layout = np.dtype(
-            [
-                ("head", np.uint8, (2 + self.id_width,)),  # ,[id
-                ("x_comma", np.uint8),
-                ("x", np.void, x_width),
-                ("y_comma", np.uint8),
-                ("y", np.void, y_width),
-                ("f_comma", np.uint8),
-                ("facing", np.uint8),
-                ("close", np.uint8),
-            ]
-        )
+        layout = self._json_layout()
         rows = self._rows
         if rows is None or rows.dtype != layout or len(rows) != len(xs):
             rows = self._rows = np.empty(len(xs), layout)
-            rows["x_comma"] = rows["y_comma"] = rows["f_comma"] = ord(",")
+            if not self.words:
+                rows["x_comma"] = rows["y_comma"] = ord(",")
+            rows["f_comma"] = ord(",")
             rows["close"] = ord("]")
             self._ids_changed = True
         if self._ids_changed:
             rows["head"][:, :2] = np.frombuffer(b",[", np.uint8)
             rows["head"][:, 2:] = self.id_text[: len(xs), self.ID_COLUMNS - self.id_width :]
             self._ids_changed = False
-        rows["x"] = _void_items(self.x_text)[_hundredths(xs, len(self.x_text))]
-        rows["y"] = _void_items(self.y_text)[_hundredths(ys, len(self.y_text))]
+        if self.x_words is not None and self.y_words is not None:
+            rows["x"] = self.x_words[_hundredths(xs, len(self.x_words))]
+            rows["y"] = self.y_words[_hundredths(ys, len(self.y_words))]
+        else:
+            rows["x"] = _void_items(self.x_text)[_hundredths(xs, len(self.x_text))]
+            rows["y"] = _void_items(self.y_text)[_hundredths(ys, len(self.y_text))]
         rows["facing"] = facing + 48
         return rows.view(np.uint8).reshape(len(xs), layout.itemsize)
 
@@ -196,6 +214,14 @@ def _void_items(table: npt.NDArray[np.uint8]) -> npt.NDArray[np.void]:
 
 def _hundredths(values: FloatArray, table_length: int) -> IntArray:
     return np.clip(np.rint(values * 100.0).astype(np.int64), 0, table_length - 1)
+
+
+def _comma_words(text: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """Each 7-byte row of ``text`` with a leading comma, as one native-order 8-byte word."""
+    with_comma = np.empty((len(text), 8), np.uint8)
+    with_comma[:, 0] = ord(",")
+    with_comma[:, 1:] = text
+    return with_comma.view(np.uint64).ravel()
 
 
 def _fixed_point_table(side: int) -> npt.NDArray[np.uint8]:
