@@ -160,11 +160,20 @@ class RecordRenderer:
         tail = [("f_comma", np.uint8), ("facing", np.uint8), ("close", np.uint8)]
         return np.dtype(head + coordinates + tail)
 
-    def json_rows(self, xs: FloatArray, ys: FloatArray, facing: IntArray) -> npt.NDArray[np.uint8]:
-        """One row per slot, valid until the next call (the buffer is reused)."""
+    def json_rows(
+        self,
+        xs: FloatArray,
+        ys: FloatArray,
+        facing: IntArray,
+        changed: npt.NDArray[np.bool_] | None = None,
+    ) -> npt.NDArray[np.uint8]:
+        """One row per slot, valid until the next call (the buffer is reused). ``changed``:
+        the slots whose position or facing may differ from the previous call (None: all);
+        only their rows are rewritten."""
         layout = self._json_layout()
         rows = self._rows
         if rows is None or rows.dtype != layout or len(rows) != len(xs):
+            changed = None
             rows = self._rows = np.empty(len(xs), layout)
             if not self.words:
                 rows["x_comma"] = rows["y_comma"] = ord(",")
@@ -175,14 +184,23 @@ class RecordRenderer:
             rows["head"][:, :2] = np.frombuffer(b",[", np.uint8)
             rows["head"][:, 2:] = self.id_text[: len(xs), self.ID_COLUMNS - self.id_width :]
             self._ids_changed = False
+        where: slice | IntArray = slice(None)
+        if changed is not None:
+            where = np.flatnonzero(changed)
+            end = int(where[-1]) + 1 if len(where) else 0
+            if 2 * len(where) > end:
+                # Dense (slots are handed out lowest first): rewriting the whole prefix as a
+                # contiguous slice is cheaper than scattering to the changed rows.
+                where = slice(0, end)
+            xs, ys, facing = xs[where], ys[where], facing[where]
         if self.x_words is not None and self.y_words is not None:
-            rows["x"] = self.x_words[_hundredths(xs, len(self.x_words))]
-            rows["y"] = self.y_words[_hundredths(ys, len(self.y_words))]
+            rows["x"][where] = self.x_words[_hundredths(xs, len(self.x_words))]
+            rows["y"][where] = self.y_words[_hundredths(ys, len(self.y_words))]
         else:
-            rows["x"] = _void_items(self.x_text)[_hundredths(xs, len(self.x_text))]
-            rows["y"] = _void_items(self.y_text)[_hundredths(ys, len(self.y_text))]
-        rows["facing"] = facing + 48
-        return rows.view(np.uint8).reshape(len(xs), layout.itemsize)
+            rows["x"][where] = _void_items(self.x_text)[_hundredths(xs, len(self.x_text))]
+            rows["y"][where] = _void_items(self.y_text)[_hundredths(ys, len(self.y_text))]
+        rows["facing"][where] = facing + 48
+        return rows.view(np.uint8).reshape(len(rows), layout.itemsize)
 
     @staticmethod
     def msgpack_rows(

@@ -620,7 +620,7 @@ class ShardSim:
         json_plain = plain & json_client
         json_special = special & json_client
         if json_plain.any() or json_special.any():
-            records = zone.renderer.json_rows(zone.xs, zone.ys, zone.facing)
+            records = zone.json_records()
             if json_plain.any():
                 self._plain_json_frames(zone, lists, records, json_plain, out)
             if json_special.any():

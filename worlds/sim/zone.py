@@ -71,6 +71,9 @@ class ZoneSim:
         self.conn_ids: npt.NDArray[np.object_] = np.zeros(0, np.object_)
         self.clock = MoveClock(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
         self.renderer = RecordRenderer(zone_map.width, zone_map.height)
+        # Slots that moved in ticks whose JSON rows were not rendered (no JSON frames then).
+        self._render_stale: BoolArray | None = None
+        self._rendered = False
         self._grow(capacity)
         self.players: dict[int, Player] = {}
         self.removed_entity_ids: dict[int, int] = {}
@@ -130,6 +133,7 @@ class ZoneSim:
             anchor_now=grown(self.clock.anchor_now, 0.0),
         )
         self.renderer.grow(new_capacity)
+        self._render_stale = None  # the renderer rewrites every row after a resize anyway
         self.capacity = new_capacity
         if old:
             self._free.extend(range(new_capacity - 1, old - 1, -1))
@@ -342,6 +346,16 @@ class ZoneSim:
             ):
                 outcome.portals.append((self.players[slot], self.map.portals[index - 1]))
 
+    def json_records(self) -> npt.NDArray[np.uint8]:
+        """This tick's JSON ``upd`` rows, one per slot (see ``RecordRenderer.json_rows``): only
+        the rows of slots that moved, spawned or arrived since the last rendering change."""
+        changed = self.moved | self.repair
+        if self._render_stale is not None:
+            changed |= self._render_stale
+            self._render_stale = None
+        self._rendered = True
+        return self.renderer.json_rows(self.xs, self.ys, self.facing, changed)
+
     # -- interest --------------------------------------------------------------------------
 
     def update_interest(self, tick: int) -> InterestDelta:
@@ -358,6 +372,10 @@ class ZoneSim:
         )
 
     def end_tick(self) -> None:
+        if not self._rendered:
+            stale = self.moved | self.repair
+            self._render_stale = stale if self._render_stale is None else stale | self._render_stale
+        self._rendered = False
         self.last_acked[:] = self.last_seq
         self.moved[:] = False
         self.repair[:] = False
