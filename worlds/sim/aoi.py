@@ -41,6 +41,7 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.signedinteger[Any]]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.floating[Any]]
+KeyArray = npt.NDArray[np.uint32]
 
 MAX_SLOTS = 65535
 _EMPTY_INT: IntArray = np.zeros(0, np.int64)
@@ -268,24 +269,22 @@ class InterestSet:
 
     def _replace_block(
         self, group: int, fresh_viewer: IntArray, fresh_entity: IntArray
-    ) -> tuple[IntArray, IntArray]:
-        """Swap the block of viewer group ``group`` for its fresh candidates (in viewer order,
-        as ``pairs_within`` returns them for an ascending query). Sets ``_previously``."""
+    ) -> tuple[IntArray, KeyArray]:
+        """Swap the block of viewer group ``group`` for its fresh candidates. Sets
+        ``_previously``. Blocks are kept sorted by pair key (viewer, then entity), so the old
+        block's visible keys need no sort and one sort of the fresh keys orders them."""
         bounds = self._bounds
         low, high = int(bounds[group]), int(bounds[group + 1])
         old_visible = self.visible[low:high]
-        prev_keys = np.sort(
-            _pair_keys(self.viewer[low:high][old_visible], self.entity[low:high][old_visible])
+        prev_keys = _pair_keys(
+            self.viewer[low:high][old_visible], self.entity[low:high][old_visible]
         )
-        new_keys = _pair_keys(fresh_viewer, fresh_entity)
+        new_keys = np.sort(_pair_keys(fresh_viewer, fresh_entity))
         new_was_visible = _member(new_keys, prev_keys)
-        vanished_keys = prev_keys[~_member(prev_keys, np.sort(new_keys))]
-        self.viewer = np.concatenate(
-            [self.viewer[:low], fresh_viewer.astype(np.int32), self.viewer[high:]]
-        )
-        self.entity = np.concatenate(
-            [self.entity[:low], fresh_entity.astype(np.int32), self.entity[high:]]
-        )
+        vanished_keys = prev_keys[~_member(prev_keys, new_keys)]
+        fresh_viewer, fresh_entity = _split_keys(new_keys)
+        self.viewer = np.concatenate([self.viewer[:low], fresh_viewer, self.viewer[high:]])
+        self.entity = np.concatenate([self.entity[:low], fresh_entity, self.entity[high:]])
         self._previously = np.concatenate(
             [self.visible[:low], new_was_visible, self.visible[high:]]
         )
@@ -301,7 +300,7 @@ class InterestSet:
         removed: BoolArray,
         fresh_viewer: IntArray,
         fresh_entity: IntArray,
-    ) -> tuple[IntArray, IntArray]:
+    ) -> tuple[IntArray, KeyArray]:
         """General case (spawns, jumps, departures): replace every pair whose viewer list is
         rebuilt or whose entity is re-paired or gone, then restore the block order. Sets
         ``_previously``. Returns the viewers of the new pairs and the keys of visible pairs
@@ -320,22 +319,29 @@ class InterestSet:
         prev_keys = np.sort(
             _pair_keys(old_viewer[was_visible_replaced], old_entity[was_visible_replaced])
         )
-        new_keys = _pair_keys(new_viewer, new_entity)
+        new_keys = np.sort(_pair_keys(new_viewer, new_entity))
         new_was_visible = _member(new_keys, prev_keys)
-        vanished_keys = prev_keys[~_member(prev_keys, np.sort(new_keys))]
+        vanished_keys = prev_keys[~_member(prev_keys, new_keys)]
+        new_viewer, new_entity = _split_keys(new_keys)
 
-        viewer = np.concatenate([old_viewer[kept], new_viewer.astype(np.int32)])
-        entity = np.concatenate([old_entity[kept], new_entity.astype(np.int32)])
-        previously = np.concatenate([old_visible[kept], new_was_visible])
-        # Back to block order: by viewer group, then viewer (stable: two sorted runs merge).
-        order = np.argsort((viewer % self.refresh_ticks) * (MAX_SLOTS + 1) + viewer, kind="stable")
-        self.viewer = viewer[order]
-        self.entity = entity[order]
-        self._previously = previously[order]
-        self._bounds = np.zeros(self.refresh_ticks + 1, np.int64)
-        np.cumsum(
-            np.bincount(viewer % self.refresh_ticks, minlength=self.refresh_ticks),
-            out=self._bounds[1:],
+        # Back to block order (by viewer group, then key): the kept pairs are in that order
+        # already; the new ones are sorted into it and merged in by position (no full sort).
+        refresh = self.refresh_ticks
+        kept_order = _block_keys(old_viewer[kept], old_entity[kept], refresh)
+        new_block_keys = _block_keys(new_viewer, new_entity, refresh)
+        new_order = np.argsort(new_block_keys)
+        new_block_keys = new_block_keys[new_order]
+        new_viewer, new_entity = new_viewer[new_order], new_entity[new_order]
+        new_was_visible = new_was_visible[new_order]
+        at = np.searchsorted(kept_order, new_block_keys) + np.arange(len(new_order))
+        from_kept = np.ones(len(kept_order) + len(new_order), np.bool_)
+        from_kept[at] = False
+        self.viewer = _merged(old_viewer[kept], new_viewer, at, from_kept)
+        self.entity = _merged(old_entity[kept], new_entity, at, from_kept)
+        self._previously = _merged(old_visible[kept], new_was_visible, at, from_kept)
+        group_starts = np.arange(refresh + 1, dtype=np.uint64) << np.uint64(32)
+        self._bounds = np.searchsorted(kept_order, group_starts) + np.searchsorted(
+            new_block_keys, group_starts
         )
         return new_viewer, vanished_keys
 
@@ -370,11 +376,35 @@ class InterestSet:
         return self.entity[self.visible & (self.viewer == viewer_slot)]
 
 
-def _pair_keys(viewer: npt.NDArray[Any], entity: npt.NDArray[Any]) -> IntArray:
-    return (viewer.astype(np.int64) << 16) | entity
+def _pair_keys(viewer: npt.NDArray[Any], entity: npt.NDArray[Any]) -> KeyArray:
+    """``viewer << 16 | entity`` as uint32 (slots are < 2**16): sorts by viewer, then entity,
+    with half the memory traffic of int64 keys."""
+    return (viewer.astype(np.uint32) << np.uint32(16)) | entity.astype(np.uint32)
 
 
-def _member(keys: IntArray, sorted_pool: IntArray) -> BoolArray:
+def _split_keys(keys: KeyArray) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    return (keys >> np.uint32(16)).astype(np.int32), (keys & np.uint32(0xFFFF)).astype(np.int32)
+
+
+def _block_keys(
+    viewer: npt.NDArray[Any], entity: npt.NDArray[Any], refresh: int
+) -> npt.NDArray[np.uint64]:
+    """Sort keys of the block order: viewer group, then viewer, then entity."""
+    group = (viewer % refresh).astype(np.uint64) << np.uint64(32)
+    return group | _pair_keys(viewer, entity).astype(np.uint64)
+
+
+def _merged(
+    kept: npt.NDArray[Any], new: npt.NDArray[Any], at: IntArray, from_kept: BoolArray
+) -> npt.NDArray[Any]:
+    """Interleave ``new`` into ``kept``: ``new[i]`` lands at position ``at[i]``."""
+    merged = np.empty(len(from_kept), kept.dtype)
+    merged[at] = new
+    merged[from_kept] = kept
+    return merged
+
+
+def _member(keys: KeyArray, sorted_pool: KeyArray) -> BoolArray:
     if len(sorted_pool) == 0 or len(keys) == 0:
         return np.zeros(len(keys), np.bool_)
     position = np.searchsorted(sorted_pool, keys)
