@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from tests.worlds.test_sim_helpers import Driver, frame_of, open_zone
-from worlds.sim.frames import RecordRenderer
+from worlds.sim.frames import EnterRowTable, RecordRenderer
 
 
 def _parse_rows(rows: np.ndarray) -> list[list[float]]:
@@ -67,3 +67,49 @@ def test_positions_from_ticks_without_json_clients_reach_a_later_json_client() -
     frame = frame_of(driver.tick(), "viewer2")  # everything it sees enters again
     assert frame is not None
     assert [row[1:3] for row in frame["upd"] if row[0] == 1] == [[51.0, 50.0]]
+
+
+def _texts(table: EnterRowTable, slots: list[int], texts: dict[int, bytes]) -> list[bytes]:
+    rows, counts = table.rows(np.array(slots, np.int64), 8, texts.__getitem__)
+    flat = rows.reshape(-1).tobytes()
+    out, at = [], 0
+    for count in counts.tolist():
+        out.append(flat[at : at + count * 8].rstrip(b" "))
+        at += count * 8
+    return out
+
+
+def test_enter_row_table_renders_once_until_forgotten() -> None:
+    table = EnterRowTable()
+    texts = {1: b',{"id":1}', 2: b',{"id":2,"name":"long enough"}', 5: b",{}"}
+    rendered: list[int] = []
+
+    def text_of(slot: int) -> bytes:
+        rendered.append(slot)
+        return texts[slot]
+
+    rows, counts = table.rows(np.array([5, 1, 2]), 8, text_of)
+    assert counts.tolist() == [1, 2, 4] and rows.shape == (7, 8)
+    assert sorted(rendered) == [1, 2, 5]
+    assert _texts(table, [2, 5], texts) == [texts[2], texts[5]]
+    rendered.clear()
+    table.rows(np.array([1, 2, 5]), 8, text_of)
+    assert rendered == []  # cached
+    texts[2] = b',{"id":2}'
+    table.forget(2)
+    assert _texts(table, [1, 2], texts) == [texts[1], texts[2]]
+
+
+def test_enter_row_table_compacts_garbage_and_resets_on_a_new_width() -> None:
+    table = EnterRowTable()
+    texts = {slot: b',{"id":%d,"pad":"xxxxxxxx"}' % slot for slot in range(50)}
+    table.rows(np.arange(50), 8, texts.__getitem__)
+    for round_ in range(6):  # churn: forget and re-render most slots, garbage builds up
+        for slot in range(0, 50, 1 + round_ % 2):
+            texts[slot] = b',{"id":%d,"r":%d}' % (slot, round_)
+            table.forget(slot)
+        assert _texts(table, list(range(50)), texts) == [texts[s] for s in range(50)]
+    assert table.used <= 2 * sum(-(-len(text) // 8) for text in texts.values())
+    rows, counts = table.rows(np.array([3]), 16, texts.__getitem__)
+    assert table.width == 16 and rows.shape == (int(counts[0]), 16)
+    assert rows.reshape(-1).tobytes().rstrip(b" ") == texts[3]

@@ -25,7 +25,7 @@ cached per entity until its public fields change; events are encoded once per en
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,6 +216,77 @@ class RecordRenderer:
         records["y"] = np.rint(ys * 100.0) / 100.0
         records["facing"] = facing
         return records.view(np.uint8).reshape(len(xs), _MSGPACK_RECORD_SIZE)
+
+
+class EnterRowTable:
+    """Each entity's JSON ``enter`` record (with its leading comma), padded to whole rows of
+    the ``upd`` row width and kept in one byte table until the entity's public fields change.
+
+    A tick gathers the rows of the entering entities with one ``take_rows``; only entities
+    without rows (new, changed, or after a row width change) are rendered, in one batch.
+    Forgotten rows stay as garbage until it outweighs the live rows, then the table is
+    compacted.
+    """
+
+    def __init__(self) -> None:
+        self._reset(0)
+
+    def _reset(self, width: int) -> None:
+        self.width = width
+        self.table = np.zeros((0, max(width, 1)), np.uint8)
+        self.used = 0  # rows of ``table`` in use (live or garbage)
+        self.garbage = 0
+        self.first = np.zeros(0, np.int64)  # per slot: first row, and row count (0: none)
+        self.count = np.zeros(0, np.int64)
+
+    def forget(self, slot: int) -> None:
+        """The entity in ``slot`` changed (or the slot was emptied / refilled)."""
+        if slot < len(self.count) and self.count[slot]:
+            self.garbage += int(self.count[slot])
+            self.count[slot] = 0
+
+    def rows(
+        self, slots: IntArray, width: int, text_of: Callable[[int], bytes]
+    ) -> tuple[npt.NDArray[np.uint8], IntArray]:
+        """The rows of the (distinct) ``slots``, slot after slot, and each slot's row count.
+        ``text_of(slot)`` renders a record that has no rows yet."""
+        if width != self.width:
+            self._reset(width)
+        if len(self.count) <= int(slots.max(initial=-1)):
+            extra = int(slots.max()) + 1 - len(self.count)
+            self.first = np.concatenate([self.first, np.zeros(extra, np.int64)])
+            self.count = np.concatenate([self.count, np.zeros(extra, np.int64)])
+        missing = slots[self.count[slots] == 0]
+        if len(missing):
+            self._add(missing, [text_of(slot) for slot in missing.tolist()])
+        counts = self.count[slots]
+        return take_rows(self.table[: self.used], _row_index(counts, self.first[slots])), counts
+
+    def _add(self, slots: IntArray, texts: list[bytes]) -> None:
+        width = self.width
+        padded = [text.ljust(-(-len(text) // width) * width) for text in texts]
+        counts = np.fromiter(map(len, padded), np.int64, count=len(padded)) // width
+        needed = int(counts.sum())
+        if self.garbage > needed and 2 * self.garbage > self.used:
+            self._compact()
+        if self.used + needed > len(self.table):
+            grown = np.empty((max(2 * len(self.table), self.used + needed, 64), width), np.uint8)
+            grown[: self.used] = self.table[: self.used]
+            self.table = grown
+        block = np.frombuffer(b"".join(padded), np.uint8).reshape(-1, width)
+        self.table[self.used : self.used + needed] = block
+        self.first[slots] = self.used + np.cumsum(counts) - counts
+        self.count[slots] = counts
+        self.used += needed
+
+    def _compact(self) -> None:
+        live = np.flatnonzero(self.count)
+        counts = self.count[live]
+        kept = take_rows(self.table[: self.used], _row_index(counts, self.first[live]))
+        self.table[: len(kept)] = kept
+        self.first[live] = np.cumsum(counts) - counts
+        self.used = len(kept)
+        self.garbage = 0
 
 
 def take_rows(table: npt.NDArray[np.uint8], index: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:

@@ -202,7 +202,6 @@ class ShardSim:
         self._extras: dict[Player, ClientExtras] = {}
         self._area_events: list[_AreaEvent] = []
         self._enter_cache: dict[Player, Fragment] = {}
-        self._enter_rows_cache: dict[Player, tuple[int, bytes]] = {}
         self._suspects: list[SuspicionReport] = []
         self._chat_log: list[ChatRecord] = []
 
@@ -584,7 +583,7 @@ class ShardSim:
         for slot, fields in zone.changed_fields.items():
             player = zone.players[slot]
             self._enter_cache.pop(player, None)
-            self._enter_rows_cache.pop(player, None)
+            zone.enter_rows.forget(slot)
             fragment = Fragment({"id": player.entity_id, **fields})
             fragments[slot] = fragment
             flags[slot] = True
@@ -675,8 +674,11 @@ class ShardSim:
         enter_entity = lists.enter_entity[chosen]
         entering = np.unique(enter_entity)
         players = zone.players
-        pieces = [self._enter_rows(players[slot], width) for slot in entering.tolist()]
-        rows_each = np.fromiter(map(len, pieces), np.int64, count=len(pieces)) // width
+        enter_rows, rows_each = zone.enter_rows.rows(
+            entering,
+            width,
+            lambda slot: b"," + self._enter_fragment(players[slot]).encoded("json"),
+        )
         first_row = np.zeros(zone.capacity, np.int64)
         row_count = np.zeros(zone.capacity, np.int64)
         row_count[entering] = rows_each
@@ -694,7 +696,7 @@ class ShardSim:
         table = np.concatenate(
             [
                 records,
-                np.frombuffer(b"".join(pieces), np.uint8).reshape(-1, width),
+                enter_rows,
                 leave_rows,
             ]
         )
@@ -719,15 +721,6 @@ class ShardSim:
             ),
         )
         out.frames.add_buffer(buffer, zone.conn_ids[slots].tolist(), starts, ends)
-
-    def _enter_rows(self, player: Player, width: int) -> bytes:
-        cached = self._enter_rows_cache.get(player)
-        if cached is None or cached[0] != width:
-            text = b"," + self._enter_fragment(player).encoded("json")
-            text = text.ljust(-(-len(text) // width) * width)
-            cached = (width, text)
-            self._enter_rows_cache[player] = cached
-        return cached[1]
 
     def _special_frames(
         self,
@@ -778,7 +771,6 @@ class ShardSim:
         del self._by_character[player.character_id]
         self._extras.pop(player, None)
         self._enter_cache.pop(player, None)
-        self._enter_rows_cache.pop(player, None)
 
     def _extras_of(self, player: Player) -> ClientExtras:
         extras = self._extras.get(player)

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from worlds.sim.aoi import MAX_SLOTS, InterestDelta, InterestSet
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import Player
-from worlds.sim.frames import RecordRenderer
+from worlds.sim.frames import EnterRowTable, RecordRenderer
 from worlds.sim.intents import MoveIntent
 from worlds.sim.movement import OK, MoveClock, facing_from_step, validate_moves
 from worlds.sim.zonemap import Portal, ZoneMap
@@ -71,6 +71,7 @@ class ZoneSim:
         self.conn_ids: npt.NDArray[np.object_] = np.zeros(0, np.object_)
         self.clock = MoveClock(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
         self.renderer = RecordRenderer(zone_map.width, zone_map.height)
+        self.enter_rows = EnterRowTable()  # JSON enter records per slot, see ShardSim
         # Slots that moved in ticks whose JSON rows were not rendered (no JSON frames then).
         self._render_stale: BoolArray | None = None
         self._rendered = False
@@ -147,6 +148,7 @@ class ZoneSim:
         self.facing[slot] = facing
         self.entity_ids[slot] = player.entity_id
         self.renderer.set_entity_id(slot, player.entity_id)
+        self.enter_rows.forget(slot)
         self.generation[slot] += 1
         self.correction_ids[slot] = player.cid
         self.alive[slot] = True
@@ -179,6 +181,7 @@ class ZoneSim:
         self.removed[slot] = True
         self.durable_dirty[slot] = False
         self.removed_entity_ids[slot] = player.entity_id
+        self.enter_rows.forget(slot)
         self.changed_fields.pop(slot, None)
         del self.players[slot]
         self._free_after_tick.append(slot)
