@@ -53,6 +53,14 @@ _OFFSET_ROWS = np.repeat(np.array([-1, 0, 1], np.int64), 3)
 _CAP_STICKINESS = 0.8
 
 
+def select(mask: BoolArray, *arrays: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+    """``[array[mask] for array in arrays]``, faster for large arrays: boolean indexing costs
+    ~4 ns per element here (a branch per element), index-then-take ~1.3 (measured with numpy
+    2.4 on the project machine, 73,000 pairs of which 63 % selected)."""
+    index = np.flatnonzero(mask)
+    return [array.take(index) for array in arrays]
+
+
 def sort_by_slot(slots: npt.NDArray[Any]) -> IntArray:
     """Stable argsort of slot numbers (radix sort: slots fit in 16 bits)."""
     return np.argsort(slots.astype(np.uint16), kind="stable")
@@ -125,7 +133,8 @@ class SpatialGrid:
         dx_ = np.repeat(owner_x, counts) - self.sorted_xs[index]
         dy_ = np.repeat(owner_y, counts) - self.sorted_ys[index]
         keep = (dx_ * dx_ + dy_ * dy_ <= radius * radius) & (viewer != other)
-        return viewer[keep], other[keep]
+        viewer, other = select(keep, viewer, other)
+        return viewer, other
 
 
 @dataclass
@@ -275,9 +284,8 @@ class InterestSet:
         block's visible keys need no sort and one sort of the fresh keys orders them."""
         bounds = self._bounds
         low, high = int(bounds[group]), int(bounds[group + 1])
-        old_visible = self.visible[low:high]
         prev_keys = _pair_keys(
-            self.viewer[low:high][old_visible], self.entity[low:high][old_visible]
+            *select(self.visible[low:high], self.viewer[low:high], self.entity[low:high])
         )
         new_keys = np.sort(_pair_keys(fresh_viewer, fresh_entity))
         new_was_visible = _member(new_keys, prev_keys)
@@ -316,9 +324,7 @@ class InterestSet:
 
         # Carry "was visible" over to the rebuilt pairs, and notice visible pairs that vanished.
         was_visible_replaced = replaced & old_visible
-        prev_keys = np.sort(
-            _pair_keys(old_viewer[was_visible_replaced], old_entity[was_visible_replaced])
-        )
+        prev_keys = np.sort(_pair_keys(*select(was_visible_replaced, old_viewer, old_entity)))
         new_keys = np.sort(_pair_keys(new_viewer, new_entity))
         new_was_visible = _member(new_keys, prev_keys)
         vanished_keys = prev_keys[~_member(prev_keys, new_keys)]
@@ -327,7 +333,8 @@ class InterestSet:
         # Back to block order (by viewer group, then key): the kept pairs are in that order
         # already; the new ones are sorted into it and merged in by position (no full sort).
         refresh = self.refresh_ticks
-        kept_order = _block_keys(old_viewer[kept], old_entity[kept], refresh)
+        kept_viewer, kept_entity, kept_visible = select(kept, old_viewer, old_entity, old_visible)
+        kept_order = _block_keys(kept_viewer, kept_entity, refresh)
         new_block_keys = _block_keys(new_viewer, new_entity, refresh)
         new_order = np.argsort(new_block_keys)
         new_block_keys = new_block_keys[new_order]
@@ -336,9 +343,9 @@ class InterestSet:
         at = np.searchsorted(kept_order, new_block_keys) + np.arange(len(new_order))
         from_kept = np.ones(len(kept_order) + len(new_order), np.bool_)
         from_kept[at] = False
-        self.viewer = _merged(old_viewer[kept], new_viewer, at, from_kept)
-        self.entity = _merged(old_entity[kept], new_entity, at, from_kept)
-        self._previously = _merged(old_visible[kept], new_was_visible, at, from_kept)
+        self.viewer = _merged(kept_viewer, new_viewer, at, from_kept)
+        self.entity = _merged(kept_entity, new_entity, at, from_kept)
+        self._previously = _merged(kept_visible, new_was_visible, at, from_kept)
         group_starts = np.arange(refresh + 1, dtype=np.uint64) << np.uint64(32)
         self._bounds = np.searchsorted(kept_order, group_starts) + np.searchsorted(
             new_block_keys, group_starts
@@ -369,8 +376,8 @@ class InterestSet:
 
     def viewers_of(self, slots: BoolArray) -> tuple[IntArray, IntArray]:
         """Visible pairs whose entity is flagged in ``slots``: (viewer, entity)."""
-        chosen = self.visible & slots[self.entity]
-        return self.viewer[chosen], self.entity[chosen]
+        viewer, entity = select(self.visible & slots[self.entity], self.viewer, self.entity)
+        return viewer, entity
 
     def visible_to(self, viewer_slot: int) -> IntArray:
         return self.entity[self.visible & (self.viewer == viewer_slot)]

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from worlds.sim.aoi import InterestDelta, sort_by_slot
+from worlds.sim.aoi import InterestDelta, select, sort_by_slot
 from worlds.sim.codec import MAX_FRAME_BYTES, PROTOCOL_VERSION
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import ChatRecord, Player, PlayerState, SuspicionReport
@@ -129,8 +129,7 @@ class _FrameLists:
         moved = zone.moved
         # upd: visible entities that moved, plus entering ones (their position comes in upd).
         selected = interest.visible & moved[interest.entity]
-        upd_viewer = interest.viewer[selected]
-        upd_entity = interest.entity[selected]
+        upd_viewer, upd_entity = select(selected, interest.viewer, interest.entity)
         entering_still = ~moved[delta.enter_entity]
         if entering_still.any():
             upd_viewer = np.concatenate([upd_viewer, delta.enter_viewer[entering_still]])
@@ -732,7 +731,7 @@ class ShardSim:
         out: TickOutput,
     ) -> None:
         chosen = special[lists.upd_viewer]
-        rows = take_rows(records, lists.upd_entity[chosen])
+        rows = take_rows(records, select(chosen, lists.upd_entity)[0])
         # The rows are in client order; each slot's range in them:
         order, _ = zone.interest.client_order(zone.capacity)
         counts = np.where(special, lists.upd_count, 0)
