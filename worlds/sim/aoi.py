@@ -172,8 +172,9 @@ class InterestSet:
         self.visible: BoolArray = _EMPTY_BOOL
         self._check_next: list[int] = []
         # Pairs are kept in blocks by viewer group (viewer % refresh_ticks), each block sorted
-        # by viewer: a rebuild replaces one block, a visibility pass reads whole blocks, and the
-        # frame builder gets every client's pairs together without sorting (``client_order``).
+        # by pair key (viewer, then entity; ADR 0024): a rebuild replaces one block, a
+        # visibility pass reads whole blocks, and the frame builder gets every client's pairs
+        # together without sorting (``client_order``).
         self._bounds = np.zeros(refresh_ticks + 1, np.int64)
         self._previously: BoolArray = _EMPTY_BOOL
         self._order: IntArray = _EMPTY_INT
