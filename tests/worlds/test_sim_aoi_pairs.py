@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from worlds.sim.aoi import InterestSet, _block_keys, _merged, _pair_keys, _split_keys
+from worlds.sim.aoi import (
+    InterestSet,
+    _block_keys,
+    _matches,
+    _merged,
+    _pair_keys,
+    _split_keys,
+)
 
 
 def _interest() -> InterestSet:
@@ -52,6 +59,24 @@ def test_merged_interleaves_sorted_runs_by_position() -> None:
     from_kept = np.ones(len(kept) + len(new), np.bool_)
     from_kept[at] = False
     assert _merged(kept, new, at, from_kept).tolist() == [0, 1, 4, 5, 6, 9, 10]
+
+
+def test_matches_finds_common_keys_of_two_sorted_key_arrays() -> None:
+    first = np.array([1, 5, 7, 2**32 - 1], np.uint32)
+    second = np.array([0, 5, 6, 2**32 - 1], np.uint32)
+    in_second, in_first = _matches(first, second)
+    assert in_second.tolist() == [False, True, False, True]
+    assert in_first.tolist() == [False, True, False, True]
+    empty = np.zeros(0, np.uint32)
+    assert _matches(empty, second)[1].tolist() == [False] * 4
+    assert _matches(first, empty)[0].tolist() == [False] * 4
+    rng = np.random.default_rng(5)
+    pool = np.unique(rng.integers(0, 2**32 - 1, 3000, dtype=np.uint64)).astype(np.uint32)
+    a = np.sort(rng.choice(pool, 1000, replace=False))
+    b = np.sort(rng.choice(pool, 1500, replace=False))
+    in_b, in_a = _matches(a, b)
+    assert in_b.tolist() == np.isin(a, b).tolist()
+    assert in_a.tolist() == np.isin(b, a).tolist()
 
 
 def test_blocks_stay_sorted_through_common_and_general_ticks() -> None:

@@ -289,8 +289,8 @@ class InterestSet:
             *select(self.visible[low:high], self.viewer[low:high], self.entity[low:high])
         )
         new_keys = np.sort(_pair_keys(fresh_viewer, fresh_entity))
-        new_was_visible = _member(new_keys, prev_keys)
-        vanished_keys = prev_keys[~_member(prev_keys, new_keys)]
+        prev_kept, new_was_visible = _matches(prev_keys, new_keys)
+        vanished_keys = prev_keys[~prev_kept]
         fresh_viewer, fresh_entity = _split_keys(new_keys)
         self.viewer = np.concatenate([self.viewer[:low], fresh_viewer, self.viewer[high:]])
         self.entity = np.concatenate([self.entity[:low], fresh_entity, self.entity[high:]])
@@ -327,8 +327,8 @@ class InterestSet:
         was_visible_replaced = replaced & old_visible
         prev_keys = np.sort(_pair_keys(*select(was_visible_replaced, old_viewer, old_entity)))
         new_keys = np.sort(_pair_keys(new_viewer, new_entity))
-        new_was_visible = _member(new_keys, prev_keys)
-        vanished_keys = prev_keys[~_member(prev_keys, new_keys)]
+        prev_kept, new_was_visible = _matches(prev_keys, new_keys)
+        vanished_keys = prev_keys[~prev_kept]
         new_viewer, new_entity = _split_keys(new_keys)
 
         # Back to block order (by viewer group, then key): the kept pairs are in that order
@@ -412,12 +412,20 @@ def _merged(
     return merged
 
 
-def _member(keys: KeyArray, sorted_pool: KeyArray) -> BoolArray:
-    if len(sorted_pool) == 0 or len(keys) == 0:
-        return np.zeros(len(keys), np.bool_)
-    position = np.searchsorted(sorted_pool, keys)
-    position[position == len(sorted_pool)] = 0
-    return sorted_pool[position] == keys
+def _matches(first: KeyArray, second: KeyArray) -> tuple[BoolArray, BoolArray]:
+    """For two sorted arrays of distinct keys: which keys of ``first`` are in ``second`` and
+    which of ``second`` are in ``first``. One stable argsort of both (it merges the two sorted
+    runs) and a neighbour comparison: a third of the cost of two ``searchsorted`` lookups."""
+    both = np.concatenate([first, second])
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    equal = np.flatnonzero(merged[1:] == merged[:-1])
+    # Stable: of two equal keys the one from ``first`` comes first.
+    in_second = np.zeros(len(first), np.bool_)
+    in_second[order[equal]] = True
+    in_first = np.zeros(len(second), np.bool_)
+    in_first[order[equal + 1] - len(first)] = True
+    return in_second, in_first
 
 
 def _apply_cap(
