@@ -81,6 +81,7 @@ class SpatialGrid:
         self.xs = xs
         self.ys = ys
         self.cell = cell
+        self.inverse_cell = 1.0 / cell
         self.columns = int(width // cell) + 1
         self.rows = int(height // cell) + 1
         cell_count = self.columns * self.rows
@@ -96,9 +97,15 @@ class SpatialGrid:
         np.cumsum(np.bincount(keys, minlength=cell_count), out=self.starts[1:])
 
     def _cell_keys(self, xs: FloatArray, ys: FloatArray) -> IntArray:
-        columns = np.clip((xs // self.cell).astype(np.int64), 0, self.columns - 1)
-        rows = np.clip((ys // self.cell).astype(np.int64), 0, self.rows - 1)
-        return rows * self.columns + columns
+        return self._cell_rows(ys) * self.columns + self._cell_columns(xs)
+
+    # Cell numbers by multiplying with the inverse and truncating (coordinates are >= 0, and
+    # clipped anyway): float ``//`` costs 7x more. Grid and queries use the same formula.
+    def _cell_columns(self, xs: FloatArray) -> IntArray:
+        return np.clip((xs * self.inverse_cell).astype(np.int64), 0, self.columns - 1)
+
+    def _cell_rows(self, ys: FloatArray) -> IntArray:
+        return np.clip((ys * self.inverse_cell).astype(np.int64), 0, self.rows - 1)
 
     def pairs_within(self, query: IntArray, radius: float) -> tuple[IntArray, IntArray]:
         """All ``(q, other)`` with ``q`` in ``query``, ``other`` alive, ``other != q`` and
@@ -107,8 +114,8 @@ class SpatialGrid:
             return _EMPTY_INT, _EMPTY_INT
         qx = self.xs[query]
         qy = self.ys[query]
-        qcol = np.clip((qx // self.cell).astype(np.int64), 0, self.columns - 1)
-        qrow = np.clip((qy // self.cell).astype(np.int64), 0, self.rows - 1)
+        qcol = self._cell_columns(qx)
+        qrow = self._cell_rows(qy)
         # All 9 neighbour cells of every query point at once (one pass, not nine), query-major
         # so that the pairs come out in the order of ``query``.
         col = (qcol[:, None] + _OFFSET_COLUMNS[None, :]).ravel()
