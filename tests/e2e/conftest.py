@@ -19,6 +19,17 @@ import uvicorn
 from django.test import override_settings
 
 
+def _dump_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    import sys
+
+    def dump() -> None:
+        for task in asyncio.all_tasks(loop):
+            task.print_stack(file=sys.stderr)
+
+    loop.call_soon_threadsafe(dump)
+    time.sleep(1)
+
+
 @dataclass
 class LiveWorld:
     base_url: str
@@ -79,5 +90,8 @@ def live_world(
         finally:
             server.should_exit = True
             thread.join(timeout=30)
+            if thread.is_alive():
+                _dump_tasks(loop)
+                raise RuntimeError("test server did not stop within 30 s")
             loop.close()
             hosting.reset_for_tests()
