@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -24,6 +25,13 @@ from mmo_platform.logging import bind_connection
 from worlds.runtime.frames import error_bytes
 from worlds.runtime.hosting import get_hub
 from worlds.runtime.messages import Attach, Refresh
+from worlds.runtime.socket_writer import (
+    MAX_UNWRITTEN_BYTES,
+    OPCODE_BINARY,
+    OPCODE_TEXT,
+    SocketWriter,
+    WriteResult,
+)
 from worlds.sim.codec import (
     MAX_FRAME_BYTES,
     FloodGuard,
@@ -42,6 +50,12 @@ CLOSE_PROTOCOL_ERROR = 4000
 CLOSE_AUTH_FAILED = 4001
 CLOSE_TAKEN_OVER = 4002
 CLOSE_FLOOD = 4003
+CLOSE_SLOW_CONSUMER = 4008
+SLOW_CONSUMER_CLOSE_SECONDS = 5.0
+
+
+# Keeps fire-and-forget tasks referenced until they finish (asyncio holds only weak refs).
+_background: set[asyncio.Future[None]] = set()
 
 
 class HelloRejected(Exception):
@@ -58,6 +72,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
     account_id: int = 0
     epoch: int = 0
     last_receive: float = 0.0
+    _socket_writer: SocketWriter | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Read the socket in this task and channel-layer events in a second one.
@@ -120,6 +135,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.last_receive = time.monotonic()
         await self.accept()
+        self._socket_writer = SocketWriter.for_asgi_send(self.base_send)
         self._hello_timer = asyncio.get_running_loop().call_later(
             HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._hello_timeout())
         )
@@ -216,9 +232,49 @@ class WorldConsumer(AsyncWebsocketConsumer):
             transfer_token,
         )
 
+    def write_frame_now(self, payload: bytes) -> bool:
+        """Write a tick frame straight to the socket (ADR 0051); False: use ``send_frame``.
+
+        A client with more than ``MAX_UNWRITTEN_BYTES`` unwritten is not reading its frames:
+        it is closed (``slow_consumer``, 4008) instead of being buffered without bound.
+        """
+        return self._write(payload, OPCODE_TEXT if self.encoding == "json" else OPCODE_BINARY)
+
+    def _write(self, payload: bytes, opcode: int) -> bool:
+        writer = self._socket_writer
+        if writer is None or self.closed:
+            return self.closed
+        result = writer.write(payload, opcode)
+        if result is WriteResult.BACKLOGGED:
+            self._spawn(self._drop_slow_consumer(writer))
+        return True
+
+    async def _drop_slow_consumer(self, writer: SocketWriter) -> None:
+        """Error frame and close 4008 queued behind the unread frames; abort the TCP connection
+        if even the close cannot be written within ``SLOW_CONSUMER_CLOSE_SECONDS``."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.attached:
+            self.hub.unregister(self, "slow_consumer")
+            self.attached = False
+        message = f"over {MAX_UNWRITTEN_BYTES // 1024} KiB of frames left unread"
+        error = error_bytes("slow_consumer", message, encoding=self.encoding)
+        writer.write(error, OPCODE_TEXT if self.encoding == "json" else OPCODE_BINARY, force=True)
+        try:
+            await asyncio.wait_for(self.close(CLOSE_SLOW_CONSUMER), SLOW_CONSUMER_CLOSE_SECONDS)
+        except Exception:  # timed out (the peer reads nothing) or the socket died: cut it off
+            writer.abort()
+
     async def send_frame(self, payload: bytes | str) -> None:
         """JSON frames travel as WebSocket text, msgpack frames as binary (docs/protocol.md)."""
         if self.closed:
+            return
+        if self._socket_writer is not None:  # same path as tick frames, so order is kept
+            if isinstance(payload, str):
+                self._write(payload.encode(), OPCODE_TEXT)
+            else:
+                self.write_frame_now(payload)
             return
         if isinstance(payload, str):
             await self.base_send({"type": "websocket.send", "text": payload})
@@ -258,6 +314,11 @@ class WorldConsumer(AsyncWebsocketConsumer):
             self.hub.send_to_shard(self.shard, Refresh(self.conn_id, str(event.get("what", ""))))
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def _spawn(self, awaitable: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(awaitable)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
     async def _send_error(self, code: str, message: str) -> None:
         await self.send_frame(error_bytes(code, message, encoding=self.encoding))
