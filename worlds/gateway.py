@@ -232,7 +232,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
             transfer_token,
         )
 
-    def write_frame_now(self, payload: bytes) -> bool:
+    def write_frame_now(self, payload: bytes | memoryview) -> bool:
         """Write a tick frame straight to the socket (ADR 0051); False: use ``send_frame``.
 
         A client with more than ``MAX_UNWRITTEN_BYTES`` unwritten is not reading its frames:
@@ -240,7 +240,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
         """
         return self._write(payload, OPCODE_TEXT if self.encoding == "json" else OPCODE_BINARY)
 
-    def _write(self, payload: bytes, opcode: int) -> bool:
+    def _write(self, payload: bytes | memoryview, opcode: int) -> bool:
         writer = self._socket_writer
         if writer is None or self.closed:
             return self.closed

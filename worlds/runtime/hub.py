@@ -45,7 +45,7 @@ class HubConnection(Protocol):
     encoding: str
     last_receive: float
 
-    def write_frame_now(self, payload: bytes) -> bool: ...
+    def write_frame_now(self, payload: bytes | memoryview) -> bool: ...
 
     async def send_frame(self, payload: bytes | str) -> None: ...
 
@@ -148,8 +148,10 @@ class GatewayHub:
             if connection is not None:
                 if awaiting:
                     awaiting.pop(conn_id, None)
-                if isinstance(payload, bytes) and connection.write_frame_now(payload):
-                    continue
+                if not isinstance(payload, str):
+                    if connection.write_frame_now(payload):
+                        continue
+                    payload = bytes(payload)  # ASGI needs bytes; a tick-buffer slice is a view
                 try:
                     await connection.send_frame(payload)
                 except Exception:  # a socket dying mid-write must not stop the others' frames

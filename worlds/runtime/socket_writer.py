@@ -61,7 +61,9 @@ class SocketWriter:
             return None
         return cls(protocol)
 
-    def write(self, payload: bytes, opcode: int, *, force: bool = False) -> WriteResult:
+    def write(
+        self, payload: bytes | memoryview, opcode: int, *, force: bool = False
+    ) -> WriteResult:
         """Queue one frame; ``force`` writes past the backlog limit (a last error frame)."""
         protocol, transport = self._protocol, self._transport
         if protocol.close_sent or protocol.disconnected or transport.is_closing():
