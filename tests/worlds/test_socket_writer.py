@@ -100,3 +100,53 @@ def test_no_writer_without_uvicorn_sansio_so_asgi_send_stays_in_use() -> None:
 
     assert SocketWriter.for_asgi_send(plain_send) is None
     assert SocketWriter.for_asgi_send(OtherServer().send) is None
+
+
+class BackloggedWriter:
+    """A socket whose reader stopped: every tick frame is refused, the last error forced in."""
+
+    def __init__(self) -> None:
+        self.forced: list[bytes] = []
+        self.aborted = False
+
+    def write(self, payload: bytes, opcode: int, *, force: bool = False) -> WriteResult:
+        if force:
+            self.forced.append(bytes(payload))
+            return WriteResult.WRITTEN
+        return WriteResult.BACKLOGGED
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+async def test_a_slow_consumer_gets_an_error_and_close_4008_and_leaves_the_hub() -> None:
+    import asyncio
+    import json
+
+    from worlds.gateway import CLOSE_SLOW_CONSUMER, WorldConsumer
+
+    sent: list[dict[str, object]] = []
+    unregistered: list[str] = []
+
+    class Hub:
+        def unregister(self, connection: object, reason: str) -> None:
+            unregistered.append(reason)
+
+    async def base_send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    consumer = WorldConsumer()
+    consumer.base_send = base_send
+    consumer.hub = Hub()  # type: ignore[assignment]
+    consumer.closed, consumer.attached, consumer.encoding = False, True, "json"
+    writer = BackloggedWriter()
+    consumer._socket_writer = writer  # type: ignore[assignment]
+
+    assert consumer.write_frame_now(b'{"t":"tick"}') is True  # handled: the hub moves on
+    await asyncio.sleep(0.01)
+
+    assert unregistered == ["slow_consumer"]
+    assert json.loads(writer.forced[0])["code"] == "slow_consumer"
+    assert [(m["type"], m["code"]) for m in sent] == [("websocket.close", CLOSE_SLOW_CONSUMER)]
+    assert not writer.aborted
+    assert consumer.write_frame_now(b'{"t":"tick"}') is True and len(writer.forced) == 1
