@@ -208,10 +208,13 @@ def _update_rows(states: list[PlayerState], versions: dict[int, int], now: datet
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             return _executemany_returning_ids(cursor.cursor, sql + " RETURNING id", params)
+        # The backend's own cursor, not Django's wrapper: with DEBUG (embedded's default) the
+        # wrapper formats and logs every one of these statements.
+        raw_cursor = cursor.cursor
         written: set[int] = set()
         for state, row in zip(states, params, strict=True):
-            cursor.execute(sql, row)
-            if cursor.rowcount:
+            raw_cursor.execute(sql, row)
+            if raw_cursor.rowcount:
                 written.add(state.character_id)
         return written
 
