@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -36,6 +38,19 @@ schema = _schema()
 
 
 @pytest.fixture
+def test_connection_kept(bearer_headers: dict[str, str]) -> Any:
+    # The WSGI app is called directly, not through Django's test client, so its per-request
+    # close_old_connections would close the test transaction's connection (on PostgreSQL; an
+    # in-memory SQLite connection is never closed). Detach it as the test client does, after
+    # the login (the test client reconnects it after each of its own requests).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def bearer_headers(db: None, client: Any) -> dict[str, str]:
     user = UserFactory(username="fuzzer")
     user.set_password(PASSWORD)
@@ -51,6 +66,6 @@ def bearer_headers(db: None, client: Any) -> dict[str, str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_api_answers_every_generated_request_as_documented(
-    case: Any, bearer_headers: dict[str, str]
+    case: Any, bearer_headers: dict[str, str], test_connection_kept: None
 ) -> None:
     case.call_and_validate(headers=bearer_headers, excluded_checks=[positive_data_acceptance])

@@ -41,6 +41,7 @@ import numpy.typing as npt
 IntArray = npt.NDArray[np.signedinteger[Any]]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.floating[Any]]
+KeyArray = npt.NDArray[np.uint32]
 
 MAX_SLOTS = 65535
 _EMPTY_INT: IntArray = np.zeros(0, np.int64)
@@ -50,6 +51,14 @@ _OFFSET_COLUMNS = np.array([-1, 0, 1] * 3, np.int64)
 _OFFSET_ROWS = np.repeat(np.array([-1, 0, 1], np.int64), 3)
 # Already visible entities rank as if this much nearer when the cap is applied (hysteresis).
 _CAP_STICKINESS = 0.8
+
+
+def select(mask: BoolArray, *arrays: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
+    """``[array[mask] for array in arrays]``, faster for large arrays: boolean indexing costs
+    ~4 ns per element here (a branch per element), index-then-take ~1.3 (measured with numpy
+    2.4 on the project machine, 73,000 pairs of which 63 % selected)."""
+    index = np.flatnonzero(mask)
+    return [array.take(index) for array in arrays]
 
 
 def sort_by_slot(slots: npt.NDArray[Any]) -> IntArray:
@@ -72,6 +81,7 @@ class SpatialGrid:
         self.xs = xs
         self.ys = ys
         self.cell = cell
+        self.inverse_cell = 1.0 / cell
         self.columns = int(width // cell) + 1
         self.rows = int(height // cell) + 1
         cell_count = self.columns * self.rows
@@ -87,9 +97,15 @@ class SpatialGrid:
         np.cumsum(np.bincount(keys, minlength=cell_count), out=self.starts[1:])
 
     def _cell_keys(self, xs: FloatArray, ys: FloatArray) -> IntArray:
-        columns = np.clip((xs // self.cell).astype(np.int64), 0, self.columns - 1)
-        rows = np.clip((ys // self.cell).astype(np.int64), 0, self.rows - 1)
-        return rows * self.columns + columns
+        return self._cell_rows(ys) * self.columns + self._cell_columns(xs)
+
+    # Cell numbers by multiplying with the inverse and truncating (coordinates are >= 0, and
+    # clipped anyway): float ``//`` costs 7x more. Grid and queries use the same formula.
+    def _cell_columns(self, xs: FloatArray) -> IntArray:
+        return np.clip((xs * self.inverse_cell).astype(np.int64), 0, self.columns - 1)
+
+    def _cell_rows(self, ys: FloatArray) -> IntArray:
+        return np.clip((ys * self.inverse_cell).astype(np.int64), 0, self.rows - 1)
 
     def pairs_within(self, query: IntArray, radius: float) -> tuple[IntArray, IntArray]:
         """All ``(q, other)`` with ``q`` in ``query``, ``other`` alive, ``other != q`` and
@@ -98,8 +114,8 @@ class SpatialGrid:
             return _EMPTY_INT, _EMPTY_INT
         qx = self.xs[query]
         qy = self.ys[query]
-        qcol = np.clip((qx // self.cell).astype(np.int64), 0, self.columns - 1)
-        qrow = np.clip((qy // self.cell).astype(np.int64), 0, self.rows - 1)
+        qcol = self._cell_columns(qx)
+        qrow = self._cell_rows(qy)
         # All 9 neighbour cells of every query point at once (one pass, not nine), query-major
         # so that the pairs come out in the order of ``query``.
         col = (qcol[:, None] + _OFFSET_COLUMNS[None, :]).ravel()
@@ -124,7 +140,8 @@ class SpatialGrid:
         dx_ = np.repeat(owner_x, counts) - self.sorted_xs[index]
         dy_ = np.repeat(owner_y, counts) - self.sorted_ys[index]
         keep = (dx_ * dx_ + dy_ * dy_ <= radius * radius) & (viewer != other)
-        return viewer[keep], other[keep]
+        viewer, other = select(keep, viewer, other)
+        return viewer, other
 
 
 @dataclass
@@ -162,8 +179,9 @@ class InterestSet:
         self.visible: BoolArray = _EMPTY_BOOL
         self._check_next: list[int] = []
         # Pairs are kept in blocks by viewer group (viewer % refresh_ticks), each block sorted
-        # by viewer: a rebuild replaces one block, a visibility pass reads whole blocks, and the
-        # frame builder gets every client's pairs together without sorting (``client_order``).
+        # by pair key (viewer, then entity; ADR 0024): a rebuild replaces one block, a
+        # visibility pass reads whole blocks, and the frame builder gets every client's pairs
+        # together without sorting (``client_order``).
         self._bounds = np.zeros(refresh_ticks + 1, np.int64)
         self._previously: BoolArray = _EMPTY_BOOL
         self._order: IntArray = _EMPTY_INT
@@ -268,24 +286,21 @@ class InterestSet:
 
     def _replace_block(
         self, group: int, fresh_viewer: IntArray, fresh_entity: IntArray
-    ) -> tuple[IntArray, IntArray]:
-        """Swap the block of viewer group ``group`` for its fresh candidates (in viewer order,
-        as ``pairs_within`` returns them for an ascending query). Sets ``_previously``."""
+    ) -> tuple[IntArray, KeyArray]:
+        """Swap the block of viewer group ``group`` for its fresh candidates. Sets
+        ``_previously``. Blocks are kept sorted by pair key (viewer, then entity), so the old
+        block's visible keys need no sort and one sort of the fresh keys orders them."""
         bounds = self._bounds
         low, high = int(bounds[group]), int(bounds[group + 1])
-        old_visible = self.visible[low:high]
-        prev_keys = np.sort(
-            _pair_keys(self.viewer[low:high][old_visible], self.entity[low:high][old_visible])
+        prev_keys = _pair_keys(
+            *select(self.visible[low:high], self.viewer[low:high], self.entity[low:high])
         )
-        new_keys = _pair_keys(fresh_viewer, fresh_entity)
-        new_was_visible = _member(new_keys, prev_keys)
-        vanished_keys = prev_keys[~_member(prev_keys, np.sort(new_keys))]
-        self.viewer = np.concatenate(
-            [self.viewer[:low], fresh_viewer.astype(np.int32), self.viewer[high:]]
-        )
-        self.entity = np.concatenate(
-            [self.entity[:low], fresh_entity.astype(np.int32), self.entity[high:]]
-        )
+        new_keys = np.sort(_pair_keys(fresh_viewer, fresh_entity))
+        prev_kept, new_was_visible = _matches(prev_keys, new_keys)
+        vanished_keys = prev_keys[~prev_kept]
+        fresh_viewer, fresh_entity = _split_keys(new_keys)
+        self.viewer = np.concatenate([self.viewer[:low], fresh_viewer, self.viewer[high:]])
+        self.entity = np.concatenate([self.entity[:low], fresh_entity, self.entity[high:]])
         self._previously = np.concatenate(
             [self.visible[:low], new_was_visible, self.visible[high:]]
         )
@@ -301,7 +316,7 @@ class InterestSet:
         removed: BoolArray,
         fresh_viewer: IntArray,
         fresh_entity: IntArray,
-    ) -> tuple[IntArray, IntArray]:
+    ) -> tuple[IntArray, KeyArray]:
         """General case (spawns, jumps, departures): replace every pair whose viewer list is
         rebuilt or whose entity is re-paired or gone, then restore the block order. Sets
         ``_previously``. Returns the viewers of the new pairs and the keys of visible pairs
@@ -317,25 +332,31 @@ class InterestSet:
 
         # Carry "was visible" over to the rebuilt pairs, and notice visible pairs that vanished.
         was_visible_replaced = replaced & old_visible
-        prev_keys = np.sort(
-            _pair_keys(old_viewer[was_visible_replaced], old_entity[was_visible_replaced])
-        )
-        new_keys = _pair_keys(new_viewer, new_entity)
-        new_was_visible = _member(new_keys, prev_keys)
-        vanished_keys = prev_keys[~_member(prev_keys, np.sort(new_keys))]
+        prev_keys = np.sort(_pair_keys(*select(was_visible_replaced, old_viewer, old_entity)))
+        new_keys = np.sort(_pair_keys(new_viewer, new_entity))
+        prev_kept, new_was_visible = _matches(prev_keys, new_keys)
+        vanished_keys = prev_keys[~prev_kept]
+        new_viewer, new_entity = _split_keys(new_keys)
 
-        viewer = np.concatenate([old_viewer[kept], new_viewer.astype(np.int32)])
-        entity = np.concatenate([old_entity[kept], new_entity.astype(np.int32)])
-        previously = np.concatenate([old_visible[kept], new_was_visible])
-        # Back to block order: by viewer group, then viewer (stable: two sorted runs merge).
-        order = np.argsort((viewer % self.refresh_ticks) * (MAX_SLOTS + 1) + viewer, kind="stable")
-        self.viewer = viewer[order]
-        self.entity = entity[order]
-        self._previously = previously[order]
-        self._bounds = np.zeros(self.refresh_ticks + 1, np.int64)
-        np.cumsum(
-            np.bincount(viewer % self.refresh_ticks, minlength=self.refresh_ticks),
-            out=self._bounds[1:],
+        # Back to block order (by viewer group, then key): the kept pairs are in that order
+        # already; the new ones are sorted into it and merged in by position (no full sort).
+        refresh = self.refresh_ticks
+        kept_viewer, kept_entity, kept_visible = select(kept, old_viewer, old_entity, old_visible)
+        kept_order = _block_keys(kept_viewer, kept_entity, refresh)
+        new_block_keys = _block_keys(new_viewer, new_entity, refresh)
+        new_order = np.argsort(new_block_keys)
+        new_block_keys = new_block_keys[new_order]
+        new_viewer, new_entity = new_viewer[new_order], new_entity[new_order]
+        new_was_visible = new_was_visible[new_order]
+        at = np.searchsorted(kept_order, new_block_keys) + np.arange(len(new_order))
+        from_kept = np.ones(len(kept_order) + len(new_order), np.bool_)
+        from_kept[at] = False
+        self.viewer = _merged(kept_viewer, new_viewer, at, from_kept)
+        self.entity = _merged(kept_entity, new_entity, at, from_kept)
+        self._previously = _merged(kept_visible, new_was_visible, at, from_kept)
+        group_starts = np.arange(refresh + 1, dtype=np.uint64) << np.uint64(32)
+        self._bounds = np.searchsorted(kept_order, group_starts) + np.searchsorted(
+            new_block_keys, group_starts
         )
         return new_viewer, vanished_keys
 
@@ -363,23 +384,55 @@ class InterestSet:
 
     def viewers_of(self, slots: BoolArray) -> tuple[IntArray, IntArray]:
         """Visible pairs whose entity is flagged in ``slots``: (viewer, entity)."""
-        chosen = self.visible & slots[self.entity]
-        return self.viewer[chosen], self.entity[chosen]
+        viewer, entity = select(self.visible & slots[self.entity], self.viewer, self.entity)
+        return viewer, entity
 
     def visible_to(self, viewer_slot: int) -> IntArray:
         return self.entity[self.visible & (self.viewer == viewer_slot)]
 
 
-def _pair_keys(viewer: npt.NDArray[Any], entity: npt.NDArray[Any]) -> IntArray:
-    return (viewer.astype(np.int64) << 16) | entity
+def _pair_keys(viewer: npt.NDArray[Any], entity: npt.NDArray[Any]) -> KeyArray:
+    """``viewer << 16 | entity`` as uint32 (slots are < 2**16): sorts by viewer, then entity,
+    with half the memory traffic of int64 keys."""
+    return (viewer.astype(np.uint32) << np.uint32(16)) | entity.astype(np.uint32)
 
 
-def _member(keys: IntArray, sorted_pool: IntArray) -> BoolArray:
-    if len(sorted_pool) == 0 or len(keys) == 0:
-        return np.zeros(len(keys), np.bool_)
-    position = np.searchsorted(sorted_pool, keys)
-    position[position == len(sorted_pool)] = 0
-    return sorted_pool[position] == keys
+def _split_keys(keys: KeyArray) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    return (keys >> np.uint32(16)).astype(np.int32), (keys & np.uint32(0xFFFF)).astype(np.int32)
+
+
+def _block_keys(
+    viewer: npt.NDArray[Any], entity: npt.NDArray[Any], refresh: int
+) -> npt.NDArray[np.uint64]:
+    """Sort keys of the block order: viewer group, then viewer, then entity."""
+    group = (viewer % refresh).astype(np.uint64) << np.uint64(32)
+    return group | _pair_keys(viewer, entity).astype(np.uint64)
+
+
+def _merged(
+    kept: npt.NDArray[Any], new: npt.NDArray[Any], at: IntArray, from_kept: BoolArray
+) -> npt.NDArray[Any]:
+    """Interleave ``new`` into ``kept``: ``new[i]`` lands at position ``at[i]``."""
+    merged = np.empty(len(from_kept), kept.dtype)
+    merged[at] = new
+    merged[from_kept] = kept
+    return merged
+
+
+def _matches(first: KeyArray, second: KeyArray) -> tuple[BoolArray, BoolArray]:
+    """For two sorted arrays of distinct keys: which keys of ``first`` are in ``second`` and
+    which of ``second`` are in ``first``. One stable argsort of both (it merges the two sorted
+    runs) and a neighbour comparison: a third of the cost of two ``searchsorted`` lookups."""
+    both = np.concatenate([first, second])
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    equal = np.flatnonzero(merged[1:] == merged[:-1])
+    # Stable: of two equal keys the one from ``first`` comes first.
+    in_second = np.zeros(len(first), np.bool_)
+    in_second[order[equal]] = True
+    in_first = np.zeros(len(second), np.bool_)
+    in_first[order[equal + 1] - len(first)] = True
+    return in_second, in_first
 
 
 def _apply_cap(

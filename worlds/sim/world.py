@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from worlds.sim.aoi import InterestDelta, sort_by_slot
+from worlds.sim.aoi import InterestDelta, select, sort_by_slot
 from worlds.sim.codec import MAX_FRAME_BYTES, PROTOCOL_VERSION
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import ChatRecord, Player, PlayerState, SuspicionReport
@@ -129,8 +129,7 @@ class _FrameLists:
         moved = zone.moved
         # upd: visible entities that moved, plus entering ones (their position comes in upd).
         selected = interest.visible & moved[interest.entity]
-        upd_viewer = interest.viewer[selected]
-        upd_entity = interest.entity[selected]
+        upd_viewer, upd_entity = select(selected, interest.viewer, interest.entity)
         entering_still = ~moved[delta.enter_entity]
         if entering_still.any():
             upd_viewer = np.concatenate([upd_viewer, delta.enter_viewer[entering_still]])
@@ -202,7 +201,6 @@ class ShardSim:
         self._extras: dict[Player, ClientExtras] = {}
         self._area_events: list[_AreaEvent] = []
         self._enter_cache: dict[Player, Fragment] = {}
-        self._enter_rows_cache: dict[Player, tuple[int, bytes]] = {}
         self._suspects: list[SuspicionReport] = []
         self._chat_log: list[ChatRecord] = []
 
@@ -584,7 +582,7 @@ class ShardSim:
         for slot, fields in zone.changed_fields.items():
             player = zone.players[slot]
             self._enter_cache.pop(player, None)
-            self._enter_rows_cache.pop(player, None)
+            zone.enter_rows.forget(slot)
             fragment = Fragment({"id": player.entity_id, **fields})
             fragments[slot] = fragment
             flags[slot] = True
@@ -620,7 +618,7 @@ class ShardSim:
         json_plain = plain & json_client
         json_special = special & json_client
         if json_plain.any() or json_special.any():
-            records = zone.renderer.json_rows(zone.xs, zone.ys, zone.facing)
+            records = zone.json_records()
             if json_plain.any():
                 self._plain_json_frames(zone, lists, records, json_plain, out)
             if json_special.any():
@@ -675,8 +673,11 @@ class ShardSim:
         enter_entity = lists.enter_entity[chosen]
         entering = np.unique(enter_entity)
         players = zone.players
-        pieces = [self._enter_rows(players[slot], width) for slot in entering.tolist()]
-        rows_each = np.fromiter(map(len, pieces), np.int64, count=len(pieces)) // width
+        enter_rows, rows_each = zone.enter_rows.rows(
+            entering,
+            width,
+            lambda slot: b"," + self._enter_fragment(players[slot]).encoded("json"),
+        )
         first_row = np.zeros(zone.capacity, np.int64)
         row_count = np.zeros(zone.capacity, np.int64)
         row_count[entering] = rows_each
@@ -694,7 +695,7 @@ class ShardSim:
         table = np.concatenate(
             [
                 records,
-                np.frombuffer(b"".join(pieces), np.uint8).reshape(-1, width),
+                enter_rows,
                 leave_rows,
             ]
         )
@@ -720,15 +721,6 @@ class ShardSim:
         )
         out.frames.add_buffer(buffer, zone.conn_ids[slots].tolist(), starts, ends)
 
-    def _enter_rows(self, player: Player, width: int) -> bytes:
-        cached = self._enter_rows_cache.get(player)
-        if cached is None or cached[0] != width:
-            text = b"," + self._enter_fragment(player).encoded("json")
-            text = text.ljust(-(-len(text) // width) * width)
-            cached = (width, text)
-            self._enter_rows_cache[player] = cached
-        return cached[1]
-
     def _special_frames(
         self,
         zone: ZoneSim,
@@ -739,7 +731,7 @@ class ShardSim:
         out: TickOutput,
     ) -> None:
         chosen = special[lists.upd_viewer]
-        rows = take_rows(records, lists.upd_entity[chosen])
+        rows = take_rows(records, select(chosen, lists.upd_entity)[0])
         # The rows are in client order; each slot's range in them:
         order, _ = zone.interest.client_order(zone.capacity)
         counts = np.where(special, lists.upd_count, 0)
@@ -778,7 +770,6 @@ class ShardSim:
         del self._by_character[player.character_id]
         self._extras.pop(player, None)
         self._enter_cache.pop(player, None)
-        self._enter_rows_cache.pop(player, None)
 
     def _extras_of(self, player: Player) -> ClientExtras:
         extras = self._extras.get(player)

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from worlds.sim.aoi import MAX_SLOTS, InterestDelta, InterestSet
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import Player
-from worlds.sim.frames import RecordRenderer
+from worlds.sim.frames import EnterRowTable, RecordRenderer
 from worlds.sim.intents import MoveIntent
 from worlds.sim.movement import OK, MoveClock, facing_from_step, validate_moves
 from worlds.sim.zonemap import Portal, ZoneMap
@@ -71,6 +71,10 @@ class ZoneSim:
         self.conn_ids: npt.NDArray[np.object_] = np.zeros(0, np.object_)
         self.clock = MoveClock(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
         self.renderer = RecordRenderer(zone_map.width, zone_map.height)
+        self.enter_rows = EnterRowTable()  # JSON enter records per slot, see ShardSim
+        # Slots that moved in ticks whose JSON rows were not rendered (no JSON frames then).
+        self._render_stale: BoolArray | None = None
+        self._rendered = False
         self._grow(capacity)
         self.players: dict[int, Player] = {}
         self.removed_entity_ids: dict[int, int] = {}
@@ -130,6 +134,7 @@ class ZoneSim:
             anchor_now=grown(self.clock.anchor_now, 0.0),
         )
         self.renderer.grow(new_capacity)
+        self._render_stale = None  # the renderer rewrites every row after a resize anyway
         self.capacity = new_capacity
         if old:
             self._free.extend(range(new_capacity - 1, old - 1, -1))
@@ -143,6 +148,7 @@ class ZoneSim:
         self.facing[slot] = facing
         self.entity_ids[slot] = player.entity_id
         self.renderer.set_entity_id(slot, player.entity_id)
+        self.enter_rows.forget(slot)
         self.generation[slot] += 1
         self.correction_ids[slot] = player.cid
         self.alive[slot] = True
@@ -175,6 +181,7 @@ class ZoneSim:
         self.removed[slot] = True
         self.durable_dirty[slot] = False
         self.removed_entity_ids[slot] = player.entity_id
+        self.enter_rows.forget(slot)
         self.changed_fields.pop(slot, None)
         del self.players[slot]
         self._free_after_tick.append(slot)
@@ -342,6 +349,16 @@ class ZoneSim:
             ):
                 outcome.portals.append((self.players[slot], self.map.portals[index - 1]))
 
+    def json_records(self) -> npt.NDArray[np.uint8]:
+        """This tick's JSON ``upd`` rows, one per slot (see ``RecordRenderer.json_rows``): only
+        the rows of slots that moved, spawned or arrived since the last rendering change."""
+        changed = self.moved | self.repair
+        if self._render_stale is not None:
+            changed |= self._render_stale
+            self._render_stale = None
+        self._rendered = True
+        return self.renderer.json_rows(self.xs, self.ys, self.facing, changed)
+
     # -- interest --------------------------------------------------------------------------
 
     def update_interest(self, tick: int) -> InterestDelta:
@@ -358,6 +375,10 @@ class ZoneSim:
         )
 
     def end_tick(self) -> None:
+        if not self._rendered:
+            stale = self.moved | self.repair
+            self._render_stale = stale if self._render_stale is None else stale | self._render_stale
+        self._rendered = False
         self.last_acked[:] = self.last_seq
         self.moved[:] = False
         self.repair[:] = False
