@@ -60,6 +60,9 @@ def main() -> None:
     args = parser.parse_args()
     import uvicorn
 
+    from mmo_platform import asgi
+
+    asgi.GC_TUNING_AFTER_STARTUP = True  # as manage.py serve
     # The options of worlds/management/commands/serve.py (what `make run` serves with).
     uvicorn.run(
         "bench.world_app:application",

@@ -48,6 +48,11 @@ router = ProtocolTypeRouter(
 )
 
 
+# Set by the commands that serve for real (``manage.py serve``, bench/world_app.py), not by tests:
+# freeze the start-up heap and raise the young GC threshold once start-up is done.
+GC_TUNING_AFTER_STARTUP = False
+
+
 async def lifespan(receive: Any, send: Any) -> None:
     from liveops.scheduler import start_embedded_scheduler, stop_embedded_scheduler
     from worlds.runtime import hosting
@@ -63,6 +68,10 @@ async def lifespan(receive: Any, send: Any) -> None:
                 logger.exception("world start-up failed")
                 await send({"type": "lifespan.startup.failed", "message": str(exc)})
                 return
+            if GC_TUNING_AFTER_STARTUP:
+                from mmo_platform.gc_tuning import gc_tune_for_server
+
+                gc_tune_for_server()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:

@@ -45,6 +45,8 @@ class HubConnection(Protocol):
     encoding: str
     last_receive: float
 
+    def write_frame_now(self, payload: bytes | memoryview) -> bool: ...
+
     async def send_frame(self, payload: bytes | str) -> None: ...
 
     async def close_with(self, code: int, payload: bytes | str = b"") -> None: ...
@@ -146,6 +148,10 @@ class GatewayHub:
             if connection is not None:
                 if awaiting:
                     awaiting.pop(conn_id, None)
+                if not isinstance(payload, str):
+                    if connection.write_frame_now(payload):
+                        continue
+                    payload = bytes(payload)  # ASGI needs bytes; a tick-buffer slice is a view
                 try:
                     await connection.send_frame(payload)
                 except Exception:  # a socket dying mid-write must not stop the others' frames

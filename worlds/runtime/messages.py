@@ -82,7 +82,8 @@ class ShardBatch:
     """Everything one shard has for one gateway in one tick."""
 
     shard: str
-    frames: list[tuple[str, bytes | str]] = field(default_factory=list)
+    # A frame may be a memoryview slice of the sim's tick buffer (valid during that tick only).
+    frames: list[tuple[str, bytes | str | memoryview]] = field(default_factory=list)
     controls: list[Control] = field(default_factory=list)
 
 
@@ -138,7 +139,7 @@ def encode_shard_batch(batch: ShardBatch) -> list[object]:
         [c.kind, c.conn_id, c.code, c.payload, c.shard, c.character_id, c.transfer_token]
         for c in batch.controls
     ]
-    return [batch.shard, [list(pair) for pair in batch.frames], controls]
+    return [batch.shard, batch.frames, controls]  # ormsgpack packs tuples and memoryviews
 
 
 def decode_shard_batch(wire: list[object]) -> ShardBatch:

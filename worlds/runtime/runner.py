@@ -19,7 +19,6 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mmo_platform import metrics
@@ -40,7 +39,7 @@ from worlds.runtime.transport import ShardOutbox
 from worlds.sim.codec import ProtocolError, decode_client_frame, encode_frame
 from worlds.sim.config import SimConfig
 from worlds.sim.entities import PlayerState, SuspicionReport
-from worlds.sim.frames import bye_frame
+from worlds.sim.frames import FrameBatch, bye_frame
 from worlds.sim.intents import ClientHello
 from worlds.sim.world import ShardSim, ZoneTransfer
 from worlds.sim.zonemap import ZoneMap
@@ -198,7 +197,7 @@ class ShardRunner:
         if output.chat:
             self.chat_history.add_records(output.chat, tick_now=now, sender_name=self._seat_name)
         metrics.FRAMES_OUT.labels(shard=self.name).inc(len(output.frames))
-        metrics.BYTES_OUT.labels(shard=self.name).inc(sum(map(len, output.frames.values())))
+        metrics.BYTES_OUT.labels(shard=self.name).inc(output.frames.total_bytes())
         for transfer in output.transfers:
             self._spawn(self._hand_off(transfer))
         for report in output.suspects:
@@ -210,18 +209,26 @@ class ShardRunner:
         if batches:
             await self.outbox.publish_many(batches)
 
-    def _encode_frames(self, frames: Mapping[str, bytes]) -> dict[str, ShardBatch]:
-        """Group the sim's already-encoded frames by gateway (one batch per gateway)."""
+    def _encode_frames(self, frames: FrameBatch) -> dict[str, ShardBatch]:
+        """Group the sim's already-encoded frames by gateway (one batch per gateway).
+
+        Frames stay slices of the sim's tick buffers (``spans``): no per-frame copy here. They
+        are only valid during this tick, which is fine: the batches are written (embedded) or
+        packed (Redis) before ``tick`` returns.
+        """
         batches: dict[str, ShardBatch] = {}
-        for key, payload in frames.items():
-            seat = self.seats.get(key)
+        seats = self.seats
+        name = self.name
+        for key, buffer, start, end in frames.spans():
+            seat = seats.get(key)
             if seat is None or seat.conn_id is None:
                 continue
-            gateway_id = gateway_of(seat.conn_id)
+            conn_id = seat.conn_id
+            gateway_id = conn_id.partition("/")[0]  # gateway_of, inlined: once per frame
             batch = batches.get(gateway_id)
             if batch is None:
-                batch = batches[gateway_id] = ShardBatch(self.name)
-            batch.frames.append((seat.conn_id, payload))
+                batch = batches[gateway_id] = ShardBatch(name)
+            batch.frames.append((conn_id, buffer[start:end]))
         return batches
 
     def _prepend_welcomes(self, batches: dict[str, ShardBatch]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
+from mmo_platform.gc_tuning import gc_tune_for_server
 from worlds.runtime.hosting import runner_config_for
 from worlds.runtime.runner import ShardRunner
 from worlds.runtime.transport import (
@@ -57,6 +58,7 @@ async def run_shard_process(opts: ShardProcessOptions, stop: asyncio.Event) -> N
     listener = asyncio.create_task(listen_shard_channel(client, opts.name, runner.receive, ready))
     await asyncio.wait_for(ready.wait(), timeout=10)
     await runner.start()
+    gc_tune_for_server()  # start-up done: zone maps and the sim are loaded for good
     flush_listener = asyncio.create_task(_listen_flush_requests(client, runner))
     logger.info(
         "shard %s ticking (realm %s, zones %s)", opts.name, realm, sorted(runner.owned_zones)

@@ -23,6 +23,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, log_level: str, **options: Any) -> None:
         import uvicorn
 
+        from mmo_platform import asgi
+
+        asgi.GC_TUNING_AFTER_STARTUP = True
         self.stdout.write(f"mmo_platform serving on http://{host}:{port}/  (Ctrl-C stops)")
         uvicorn.run(
             "mmo_platform.asgi:application",

@@ -1,0 +1,95 @@
+"""The shard's batched flush (worlds.runtime.persistence): conditional on world_version, one batch.
+
+Runs on SQLite by default and on PostgreSQL with DATABASE_URL (the executemany path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from django.db import connection
+
+from characters.models import Character
+from tests.characters.factories import CharacterFactory
+from worlds.runtime.persistence import DjangoCharacterStore, state_from_character
+
+pytestmark = pytest.mark.django_db
+
+
+def _entered(store: DjangoCharacterStore, character: Character) -> None:
+    """As load_for_entry does: remember the version this shard read."""
+    store.versions[character.pk] = character.world_version
+
+
+def test_flush_writes_every_owned_row_and_bumps_its_version() -> None:
+    # given
+    store = DjangoCharacterStore()
+    characters = [CharacterFactory() for _ in range(3)]
+    for character in characters:
+        _entered(store, character)
+    states = [
+        replace(state_from_character(c), x=c.x + 5, y=c.y + 1, facing=4, hp=1) for c in characters
+    ]
+
+    # when
+    written = store.save_states(states)
+
+    # then
+    assert written == 3
+    for character in characters:
+        row = Character.objects.get(pk=character.pk)
+        assert (row.x, row.y, row.hp) == (character.x + 5, character.y + 1, 1)
+        assert row.world_version == character.world_version + 1
+        assert row.last_saved_at is not None
+        assert store.versions[character.pk] == row.world_version
+
+
+def test_a_stale_row_is_refused_and_the_others_are_written() -> None:
+    # given: another shard wrote the second character after this one read it
+    store = DjangoCharacterStore()
+    kept, lost = CharacterFactory(), CharacterFactory()
+    _entered(store, kept)
+    _entered(store, lost)
+    Character.objects.filter(pk=lost.pk).update(world_version=lost.world_version + 1, x=1.0)
+
+    # when
+    written = store.save_states([replace(state_from_character(c), x=42.0) for c in (kept, lost)])
+
+    # then
+    assert written == 1
+    assert Character.objects.get(pk=kept.pk).x == 42.0
+    assert Character.objects.get(pk=lost.pk).x == 1.0
+    assert lost.pk not in store.versions  # this shard no longer owns it: never writes it again
+    assert store.save_states([replace(state_from_character(lost), x=7.0)]) == 0
+
+
+def test_hp_above_the_base_maximum_is_not_stored() -> None:
+    store = DjangoCharacterStore()
+    character = CharacterFactory()
+    _entered(store, character)
+
+    store.save_states([replace(state_from_character(character), hp=character.max_hp + 50)])
+
+    assert Character.objects.get(pk=character.pk).hp == character.max_hp
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the batch is PostgreSQL's path")
+def test_on_postgresql_the_flush_is_one_executemany(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    store = DjangoCharacterStore()
+    characters = [CharacterFactory() for _ in range(20)]
+    for character in characters:
+        _entered(store, character)
+    batches: list[int] = []
+    original = psycopg.Cursor.executemany
+
+    def counting(self: psycopg.Cursor, query: object, params: list[object], **kw: object) -> None:
+        batches.append(len(params))
+        original(self, query, params, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(psycopg.Cursor, "executemany", counting)
+
+    assert store.save_states([replace(state_from_character(c), x=3.0) for c in characters]) == 20
+    assert batches == [20]

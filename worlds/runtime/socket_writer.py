@@ -1,0 +1,87 @@
+"""Tick frames written straight to uvicorn's socket transport, bypassing ASGI ``send`` (ADR 0051).
+
+Every tick the gateway writes one frame to each of up to thousands of sockets. Through ASGI that
+is, per frame: a ``websocket.send`` dict, a coroutine, uvicorn's ``writable`` wait, a JSON
+``bytes -> str -> bytes`` round trip and websockets' frame builder. Here a frame is one RFC 6455
+header (server frames are never masked) plus the payload, handed to ``transport.write``.
+
+Only uvicorn's ``websockets-sansio`` protocol is recognised (what ``manage.py serve`` runs);
+anything else (daphne, Channels' test communicator, another uvicorn protocol) gets no writer and
+the caller keeps using ASGI ``send``. The writer never writes once uvicorn has sent the close
+frame, so a data frame can never follow it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import struct
+from typing import Any
+
+# A client that leaves this much unwritten is not reading: it is dropped rather than buffered
+# without bound (the next tick supersedes every frame it has not read anyway).
+MAX_UNWRITTEN_BYTES = 256 * 1024
+
+OPCODE_TEXT = 0x1
+OPCODE_BINARY = 0x2
+_FIN = 0x80
+
+
+class WriteResult(enum.Enum):
+    WRITTEN = "written"
+    BACKLOGGED = "backlogged"  # over MAX_UNWRITTEN_BYTES: the caller closes the connection
+    CLOSED = "closed"  # the socket is closing or gone: nothing to do
+
+
+def frame_header(opcode: int, length: int) -> bytes:
+    """An unmasked, final-fragment WebSocket frame header (RFC 6455 section 5.2)."""
+    if length < 126:
+        return bytes((_FIN | opcode, length))
+    if length < 1 << 16:
+        return struct.pack("!BBH", _FIN | opcode, 126, length)
+    return struct.pack("!BBQ", _FIN | opcode, 127, length)
+
+
+class SocketWriter:
+    """Writes frames to one uvicorn ``websockets-sansio`` connection's transport."""
+
+    __slots__ = ("_protocol", "_transport")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._transport: asyncio.WriteTransport = protocol.transport
+
+    @classmethod
+    def for_asgi_send(cls, send: Any) -> SocketWriter | None:
+        """A writer if ``send`` is a bound method of uvicorn's sansio protocol, else None."""
+        protocol = getattr(send, "__self__", None)
+        if protocol is None or not _is_uvicorn_sansio(protocol):
+            return None
+        if getattr(protocol, "transport", None) is None:
+            return None
+        return cls(protocol)
+
+    def write(
+        self, payload: bytes | memoryview, opcode: int, *, force: bool = False
+    ) -> WriteResult:
+        """Queue one frame; ``force`` writes past the backlog limit (a last error frame)."""
+        protocol, transport = self._protocol, self._transport
+        if protocol.close_sent or protocol.disconnected or transport.is_closing():
+            return WriteResult.CLOSED
+        if not force and transport.get_write_buffer_size() > MAX_UNWRITTEN_BYTES:
+            return WriteResult.BACKLOGGED
+        transport.write(frame_header(opcode, len(payload)) + payload)
+        return WriteResult.WRITTEN
+
+    def abort(self) -> None:
+        """Drop the TCP connection now, unwritten data included (uvicorn then reports the
+        disconnect to the consumer as usual)."""
+        self._transport.abort()
+
+
+def _is_uvicorn_sansio(protocol: object) -> bool:
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    except ImportError:  # another uvicorn version: stay on ASGI send
+        return False
+    return isinstance(protocol, WebSocketsSansIOProtocol)
