@@ -9,7 +9,6 @@ process's ``GatewayHub``, not through the channel layer or a consumer handler.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Coroutine
@@ -52,10 +51,34 @@ CLOSE_TAKEN_OVER = 4002
 CLOSE_FLOOD = 4003
 CLOSE_SLOW_CONSUMER = 4008
 SLOW_CONSUMER_CLOSE_SECONDS = 5.0
+READER_STOP_SECONDS = 2.0
 
 
 # Keeps fire-and-forget tasks referenced until they finish (asyncio holds only weak refs).
 _background: set[asyncio.Future[None]] = set()
+
+
+async def _stop_reader(task: asyncio.Task[None]) -> None:
+    """Cancel the channel-layer reader, waiting for it a bounded time.
+
+    A cancel can get lost inside channels_redis: redis-py (8.x, on Python 3.11's
+    ``asyncio.timeout``) may turn it into a read ``TimeoutError`` and retry the blocking pop.
+    Seen under CPU load: the cancelled reader went on, and the socket's task, and with it a
+    server shutdown, waited for it forever. The socket is gone either way; a reader that does
+    not finish in time ends at its next event (it checks ``closed``) or its next error, and is
+    kept referenced until then.
+    """
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=READER_STOP_SECONDS)
+    if not done:
+        logger.warning("channel-layer reader did not stop within %.0f s", READER_STOP_SECONDS)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        if not isinstance(exc, StopConsumer):
+            logger.error("channel-layer reader failed", exc_info=exc)
 
 
 class HelloRejected(Exception):
@@ -72,6 +95,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
     account_id: int = 0
     epoch: int = 0
     last_receive: float = 0.0
+    closed: bool = False
     _socket_writer: SocketWriter | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -98,9 +122,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
             pass
         finally:
             if events is not None:
-                events.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopConsumer):
-                    await events
+                await _stop_reader(events)
 
     async def _read_socket(self, receive: Any) -> None:
         lock = self._handler_lock
@@ -115,8 +137,10 @@ class WorldConsumer(AsyncWebsocketConsumer):
 
     async def _read_channel_layer(self) -> None:
         assert self.channel_layer is not None
-        while True:
+        while not self.closed:
             event = await self.channel_layer.receive(self.channel_name)
+            if self.closed:  # the socket is gone: a late event has no one to act on
+                return
             async with self._handler_lock:
                 try:
                     await self.dispatch(event)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import uvicorn
+from channels.layers import channel_layers
 from django.test import override_settings
 
 
@@ -67,6 +68,7 @@ def live_world(
         **live_world_settings,
     ):
         hosting.reset_for_tests()
+        channel_layers.backends.clear()  # a layer binds itself to the loop of its first receive
         config = uvicorn.Config(
             "mmo_platform.asgi:application",
             host="127.0.0.1",
@@ -75,6 +77,7 @@ def live_world(
             ws="websockets-sansio",
             ws_per_message_deflate=False,
             log_level="warning",
+            timeout_graceful_shutdown=15,  # as manage.py serve
         )
         server = uvicorn.Server(config)
         loop = asyncio.new_event_loop()
