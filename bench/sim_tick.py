@@ -13,6 +13,7 @@ Not included: WebSocket I/O, the channel layer, decoding client frames, and the 
 
     .venv/bin/python bench/sim_tick.py                       # 1,000 / 5,000 / 20,000 players
     .venv/bin/python bench/sim_tick.py --players 5000 --zone field --ticks 100
+    .venv/bin/python bench/sim_tick.py --players 500 1000 --zone crowd   # all within 11 tiles
 """
 
 from __future__ import annotations
@@ -75,10 +76,15 @@ def open_zone(side: int) -> ZoneMap:
 class Bots:
     """N clients that walk at full speed and send one move per tick (client-side, not timed)."""
 
-    def __init__(self, zone: ZoneMap, count: int, seed: int, step: float) -> None:
+    def __init__(
+        self, zone: ZoneMap, count: int, seed: int, step: float, spread: float | None = None
+    ) -> None:
+        """``spread``: keep every bot within this many tiles of the zone's centre (a crowd)."""
         self.zone = zone
         self.rng = np.random.default_rng(seed)
         self.step = step
+        self.spread = spread
+        self.centre = (zone.width / 2, zone.height / 2)
         self.walkable = np.frombuffer(zone.walkable_mask, np.uint8).copy()
         for portal in zone.portals:  # bots stay in the zone: portals count as blocked
             for row in range(portal.y, portal.y + portal.height):
@@ -88,8 +94,14 @@ class Bots:
         self.y = np.empty(count)
         placed = 0
         while placed < count:
-            x = self.rng.uniform(1, zone.width - 1, count)
-            y = self.rng.uniform(1, zone.height - 1, count)
+            if spread is None:
+                x = self.rng.uniform(1, zone.width - 1, count)
+                y = self.rng.uniform(1, zone.height - 1, count)
+            else:
+                angle = self.rng.uniform(0, 2 * math.pi, count)
+                radius = spread * np.sqrt(self.rng.uniform(0, 1, count))
+                x = self.centre[0] + radius * np.cos(angle)
+                y = self.centre[1] + radius * np.sin(angle)
             ok = self._walkable(x, y)
             take = min(int(ok.sum()), count - placed)
             self.x[placed : placed + take] = np.round(x[ok][:take], 2)
@@ -108,6 +120,11 @@ class Bots:
     def advance(self) -> tuple[list[float], list[float]]:
         turn = self.rng.random(len(self.x)) < 0.02
         self.angle[turn] = self.rng.uniform(0, 2 * math.pi, int(turn.sum()))
+        if self.spread is not None:  # the crowd stays together: head back when too far out
+            cx, cy = self.centre
+            out = np.hypot(self.x - cx, self.y - cy) > self.spread
+            back = np.arctan2(cy - self.y[out], cx - self.x[out])
+            self.angle[out] = back + self.rng.uniform(-0.5, 0.5, int(out.sum()))
         nx = np.round(self.x + np.cos(self.angle) * self.step, 2)
         ny = np.round(self.y + np.sin(self.angle) * self.step, 2)
         # The server's tile rule: target tile walkable, and for a diagonal step into the next
@@ -121,7 +138,13 @@ class Bots:
 
 
 def run(
-    players: int, zone_name: str, ticks: int, warmup: int, encoding: str, time_limit: float
+    players: int,
+    zone_name: str,
+    ticks: int,
+    warmup: int,
+    encoding: str,
+    time_limit: float,
+    spread: float = 11.0,
 ) -> dict[str, float]:
     config = SimConfig()
     if zone_name == "field":
@@ -131,7 +154,8 @@ def run(
         zone = open_zone(1024)
         zone_maps = {zone.id: zone}
     sim = ShardSim(zone_maps, config, owned_zones={zone.id})
-    bots = Bots(zone, players, seed=7, step=config.max_speed / config.tick_hz * 0.98)
+    step = config.max_speed / config.tick_hz * 0.98
+    bots = Bots(zone, players, seed=7, step=step, spread=spread if zone_name == "crowd" else None)
     conn_ids = [f"c{i}" for i in range(players)]
     for i, conn_id in enumerate(conn_ids):
         client_encoding = encoding if encoding != "mixed" else ("json", "msgpack")[i % 2]
@@ -209,9 +233,13 @@ def main() -> None:
     parser.add_argument("--players", type=int, nargs="*", default=[1000, 5000, 20000])
     parser.add_argument(
         "--zone",
-        choices=["open", "field"],
+        choices=["open", "field", "crowd"],
         default="open",
-        help="open: generated 1024x1024 plain; field: the 128x128 content zone",
+        help="open: generated 1024x1024 plain; field: the 128x128 content zone; crowd: the "
+        "open plain with every player within --spread tiles of its centre",
+    )
+    parser.add_argument(
+        "--spread", type=float, default=11.0, help="crowd radius in tiles (--zone crowd)"
     )
     parser.add_argument("--ticks", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=40)
@@ -223,8 +251,9 @@ def main() -> None:
         help="stop measuring a size after this many seconds",
     )
     args = parser.parse_args()
+    spread = f" spread={args.spread:g}" if args.zone == "crowd" else ""
     print(
-        f"zone={args.zone} encoding={args.encoding} python={sys.version.split()[0]} "
+        f"zone={args.zone}{spread} encoding={args.encoding} python={sys.version.split()[0]} "
         f"numpy={np.__version__}"
     )
     header = (
@@ -234,7 +263,15 @@ def main() -> None:
     )
     print(header)
     for players in args.players:
-        r = run(players, args.zone, args.ticks, args.warmup, args.encoding, args.time_limit)
+        r = run(
+            players,
+            args.zone,
+            args.ticks,
+            args.warmup,
+            args.encoding,
+            args.time_limit,
+            args.spread,
+        )
         print(
             f"{r['players']:>8} {r['ticks']:>5} {r['tick_mean']:>9.2f} {r['tick_p50']:>7.2f} "
             f"{r['tick_p99']:>7.2f} {r['tick_cpu']:>6.2f} {r['intake_mean']:>7.2f} "
