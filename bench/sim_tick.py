@@ -100,8 +100,9 @@ class Bots:
             else:
                 angle = self.rng.uniform(0, 2 * math.pi, count)
                 radius = spread * np.sqrt(self.rng.uniform(0, 1, count))
-                x = self.centre[0] + radius * np.cos(angle)
-                y = self.centre[1] + radius * np.sin(angle)
+                # Rounded before the walkability check: x.995 can round onto a rock.
+                x = np.round(self.centre[0] + radius * np.cos(angle), 2)
+                y = np.round(self.centre[1] + radius * np.sin(angle), 2)
             ok = self._walkable(x, y)
             take = min(int(ok.sum()), count - placed)
             self.x[placed : placed + take] = np.round(x[ok][:take], 2)

@@ -25,6 +25,10 @@ How it stays cheap and still exact:
   ``aoi_visibility_ticks - 1`` ticks after it came within view_radius, and is never sent beyond
   ``leave_radius + 2 * max_step_per_tick * (aoi_visibility_ticks - 1)`` (``SimConfig.
   max_visible_distance``). Visible entities' updates go out every tick.
+* In a crowd a viewer's candidate list is capped at ``candidate_cap`` (ADR 0025): when a rebuild
+  finds more, it keeps every entity the viewer sees now, then the nearest others. So pairs,
+  block swaps and visibility passes grow with viewers x cap, not viewers x crowd. A re-paired
+  entity joins a capped viewer's list only if it is nearer than the farthest one kept then.
 * The result of a tick is which pairs entered, left, or are visible; the frame builder reads it.
 
 Slots are indexes into the zone's arrays (< 65536 per zone, so sorting by slot is a radix sort).
@@ -166,6 +170,7 @@ class InterestSet:
         refresh_ticks: int,
         visibility_ticks: int,
         cap: int,
+        candidate_cap: int | None = None,
     ) -> None:
         self.view_radius = view_radius
         self.leave_radius = leave_radius
@@ -173,6 +178,13 @@ class InterestSet:
         self.refresh_ticks = refresh_ticks
         self.visibility_ticks = visibility_ticks
         self.cap = cap
+        # Every visible entity must fit in the candidate list (ADR 0025).
+        self.candidate_cap = 2 * cap if candidate_cap is None else candidate_cap
+        if self.candidate_cap < cap:
+            raise ValueError("candidate_cap must be at least cap")
+        # Per viewer slot: squared distance up to which a re-paired entity joins its candidates
+        # (inf unless the list was capped at its last rebuild).
+        self._reach2: FloatArray = np.zeros(0)
         # Slot numbers as int32: half the memory traffic of int64 in the per-tick passes.
         self.viewer: npt.NDArray[np.int32] = _EMPTY_PAIRS
         self.entity: npt.NDArray[np.int32] = _EMPTY_PAIRS
@@ -217,8 +229,11 @@ class InterestSet:
         group_flag[group::refresh] = True
         rebuild_viewer = (group_flag | repair) & viewers
         grid = SpatialGrid(np.flatnonzero(alive), xs, ys, self.candidate_radius, width, height)
-        fresh_viewer, fresh_entity = grid.pairs_within(
-            np.flatnonzero(rebuild_viewer), self.candidate_radius
+        fresh_viewer, fresh_entity = self._cap_candidates(
+            *grid.pairs_within(np.flatnonzero(rebuild_viewer), self.candidate_radius),
+            rebuild_viewer,
+            xs,
+            ys,
         )
         if repair.any() or removed.any():
             new_viewer, vanished_keys = self._replace_pairs(
@@ -284,6 +299,57 @@ class InterestSet:
             leave_entity=np.concatenate([self.entity[leave], vanished_entity[still_there]]),
         )
 
+    def _cap_candidates(
+        self,
+        viewer: IntArray,
+        entity: IntArray,
+        rebuilt: BoolArray,
+        xs: FloatArray,
+        ys: FloatArray,
+    ) -> tuple[IntArray, IntArray]:
+        """At most ``candidate_cap`` of the fresh pairs per viewer: first every entity the
+        viewer sees now (so the cap never hides one by itself: no flicker), then the nearest
+        others (ties by grid order). ``viewer`` must be sorted (``pairs_within`` of sorted
+        queries). Records the reach of the rebuilt viewers for re-paired entities."""
+        capacity = len(xs)
+        if len(self._reach2) < capacity:
+            grown = np.full(capacity - len(self._reach2), np.inf)
+            self._reach2 = np.concatenate([self._reach2, grown])
+        self._reach2[rebuilt] = np.inf
+        limit = self.candidate_cap
+        counts = np.bincount(viewer, minlength=capacity)
+        if counts.max(initial=0) <= limit:
+            return viewer, entity
+        crowded = np.flatnonzero(counts > limit)
+        lengths = counts[crowded]
+        index = _run_index((np.cumsum(counts) - counts)[crowded], lengths)
+        run_viewer, run_entity = viewer[index], entity[index]
+        seen = self._seen_now(crowded, run_viewer, run_entity, capacity)
+        priority = np.where(seen, -1.0, _distance2(xs, ys, run_viewer, run_entity))
+        kept, farthest = _smallest_per_run(priority, lengths, limit)
+        self._reach2[crowded] = farthest
+        keep = np.ones(len(viewer), np.bool_)
+        keep[index] = False
+        keep[index[kept]] = True
+        capped_viewer, capped_entity = select(keep, viewer, entity)
+        return capped_viewer, capped_entity
+
+    def _seen_now(
+        self, viewers: IntArray, viewer: IntArray, entity: IntArray, capacity: int
+    ) -> BoolArray:
+        """Which pairs ``(viewer, entity)`` (viewers among ``viewers``) are visible now."""
+        flag = np.zeros(capacity, np.bool_)
+        flag[viewers] = True
+        visible_keys = np.sort(
+            _pair_keys(*select(self.visible & flag[self.viewer], self.viewer, self.entity))
+        )
+        if len(visible_keys) == 0:
+            return np.zeros(len(viewer), np.bool_)
+        keys = _pair_keys(viewer, entity)
+        at = np.minimum(np.searchsorted(visible_keys, keys), len(visible_keys) - 1)
+        seen: BoolArray = visible_keys[at] == keys
+        return seen
+
     def _replace_block(
         self, group: int, fresh_viewer: IntArray, fresh_entity: IntArray
     ) -> tuple[IntArray, KeyArray]:
@@ -327,8 +393,13 @@ class InterestSet:
         # Repaired entities as targets, for viewers whose own list is not rebuilt anyway.
         target, viewer_of_target = grid.pairs_within(np.flatnonzero(repair), self.candidate_radius)
         extra = viewers[viewer_of_target] & ~rebuild_viewer[viewer_of_target]
-        new_viewer = np.concatenate([fresh_viewer, viewer_of_target[extra]])
-        new_entity = np.concatenate([fresh_entity, target[extra]])
+        target, viewer_of_target = select(extra, target, viewer_of_target)
+        # A capped viewer takes it only if it is nearer than the farthest candidate it kept.
+        reach2 = self._reach2[viewer_of_target]
+        near = _distance2(grid.xs, grid.ys, viewer_of_target, target) <= reach2
+        target, viewer_of_target = select(near, target, viewer_of_target)
+        new_viewer = np.concatenate([fresh_viewer, viewer_of_target])
+        new_entity = np.concatenate([fresh_entity, target])
 
         # Carry "was visible" over to the rebuilt pairs, and notice visible pairs that vanished.
         was_visible_replaced = replaced & old_visible
@@ -442,20 +513,68 @@ def _apply_cap(
     previously: BoolArray,
     distance2: npt.NDArray[Any],
 ) -> BoolArray:
-    """Keep at most ``cap`` visible pairs per viewer, nearest first. All pairs of a viewer
-    must be in the arrays (the caller evaluates whole viewers)."""
+    """Keep at most ``cap`` visible pairs per viewer, nearest first (already visible ones rank
+    ``_CAP_STICKINESS`` nearer; ties by position, i.e. entity order). All pairs of a viewer must
+    be in the arrays and together (they are: blocks are sorted by pair key)."""
     counts = np.bincount(viewer, weights=visible, minlength=1)
     if counts.max(initial=0) <= cap:
         return visible
-    crowded_flag = counts > cap
-    index = np.flatnonzero(visible & crowded_flag[viewer])
-    rank_distance = distance2[index] * np.where(previously[index], _CAP_STICKINESS, 1.0)
-    # Nearest first within each viewer: sort by distance, then (stable) by viewer.
-    index = index[np.argsort(rank_distance, kind="stable")]
-    index = index[sort_by_slot(viewer[index])]
-    viewers_sorted = viewer[index]
-    first = np.searchsorted(viewers_sorted, viewers_sorted, side="left")
-    rank = np.arange(len(index)) - first
+    starts = np.flatnonzero(np.concatenate([[True], viewer[1:] != viewer[:-1]]))
+    lengths = np.diff(np.append(starts, len(viewer)))
+    crowded = counts[viewer[starts]] > cap
+    lengths = lengths[crowded]
+    index = _run_index(starts[crowded], lengths)
+    stickiness = np.where(previously[index], _CAP_STICKINESS, 1.0)
+    rank_distance = np.where(visible[index], distance2[index] * stickiness, np.inf)
+    kept, _ = _smallest_per_run(rank_distance, lengths, cap)
     visible = visible.copy()
-    visible[index[rank >= cap]] = False
+    visible[index] = False
+    visible[index[kept]] = True
     return visible
+
+
+def _distance2(
+    xs: FloatArray, ys: FloatArray, first: npt.NDArray[Any], second: npt.NDArray[Any]
+) -> FloatArray:
+    dx = xs[first] - xs[second]
+    dy = ys[first] - ys[second]
+    distance2: FloatArray = dx * dx + dy * dy
+    return distance2
+
+
+def _run_index(starts: IntArray, lengths: IntArray) -> IntArray:
+    """Every index of the runs ``[start, start + length)``, run after run."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+
+
+def _smallest_per_run(
+    values: FloatArray, lengths: IntArray, limit: int
+) -> tuple[IntArray, FloatArray]:
+    """Runs laid out one after another in ``values`` (run ``i`` has ``lengths[i]`` items, at
+    least ``limit`` of them finite): the positions of each run's ``limit`` smallest values,
+    ties by position (what a stable sort would keep), and each run's largest kept value.
+
+    A partial sort per run without a Python loop over runs: runs of similar length (the same
+    power of two) become the rows of a padded matrix, one ``np.partition`` along the rows per
+    length class, so padding at most doubles the work. O(items), unlike a sort of all items.
+    """
+    starts = np.cumsum(lengths) - lengths
+    length_class = np.log2(np.maximum(lengths, 1)).astype(np.int64)
+    kept: list[IntArray] = []
+    largest = np.empty(len(lengths))
+    for size in np.unique(length_class).tolist():
+        rows = np.flatnonzero(length_class == size)
+        row_lengths = lengths[rows]
+        column = np.arange(int(row_lengths.max()))
+        inside = column < row_lengths[:, None]
+        position = np.minimum(starts[rows, None] + column, len(values) - 1)
+        matrix = np.where(inside, values[position], np.inf)
+        kth = np.partition(matrix, limit - 1, axis=1)[:, limit - 1]
+        below = matrix < kth[:, None]
+        tied = matrix == kth[:, None]
+        room = limit - below.sum(axis=1)
+        take = below | (tied & (np.cumsum(tied, axis=1) <= room[:, None]))
+        kept.append(position[take])
+        largest[rows] = kth
+    return np.concatenate(kept), largest

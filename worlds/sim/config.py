@@ -23,6 +23,10 @@ class SimConfig:
     view_hysteresis: float = 2.0
     # At most this many other entities per client, nearest first (Ryzom caps at 255).
     aoi_cap: int = 96
+    # In a crowd each viewer keeps at most this many candidates (what it sees now, then the
+    # nearest others; ADR 0025), so the cost of a crowd grows with viewers x cap, not
+    # viewers x crowd. None: twice aoi_cap, room to pick the nearest as the crowd shifts.
+    aoi_candidate_cap: int | None = None
     # Interest bookkeeping (see aoi.py): each viewer's candidate set is rebuilt every
     # aoi_refresh_ticks ticks, staggered; candidates are gathered this far beyond the hysteresis
     # border, which must cover how far two entities can close in meanwhile (checked below).
@@ -58,6 +62,8 @@ class SimConfig:
             raise ValueError("tick_hz must be positive")
         if self.aoi_cap < 1:
             raise ValueError("aoi_cap must be at least 1")
+        if self.candidate_cap < self.aoi_cap:
+            raise ValueError("aoi_candidate_cap must be at least aoi_cap")
         if self.aoi_refresh_ticks < 1:
             raise ValueError("aoi_refresh_ticks must be at least 1")
         if self.aoi_visibility_ticks < 1:
@@ -79,6 +85,11 @@ class SimConfig:
     def max_step_per_tick(self) -> float:
         """Longest move per tick handled incrementally by the AOI; longer ones re-pair."""
         return self.max_speed / self.tick_hz * 1.1
+
+    @property
+    def candidate_cap(self) -> int:
+        """Most candidates kept per viewer (see aoi.py, ADR 0025)."""
+        return 2 * self.aoi_cap if self.aoi_candidate_cap is None else self.aoi_candidate_cap
 
     @property
     def leave_radius(self) -> float:

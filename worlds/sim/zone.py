@@ -93,6 +93,7 @@ class ZoneSim:
             refresh_ticks=config.aoi_refresh_ticks,
             visibility_ticks=config.aoi_visibility_ticks,
             cap=config.aoi_cap,
+            candidate_cap=config.candidate_cap,
         )
 
     # -- slots -----------------------------------------------------------------------------
