@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.worlds.test_sim_helpers import open_zone, state
-from worlds.sim import MoveIntent, ShardSim, SimConfig
+from worlds.sim import MoveIntent, ShardSim, SimConfig, aoi
 from worlds.sim.aoi import _apply_cap, _smallest_per_run, sort_by_slot
 from worlds.sim.zone import ZoneSim
 
@@ -171,3 +171,24 @@ def test_apply_cap_keeps_the_rule_of_adr_0022(seed: int) -> None:
     previously = rng.random(pairs) < 0.5
     expected = _cap_by_sort(10, viewer, visible, previously, d2)
     assert np.array_equal(_apply_cap(10, viewer, visible, previously, d2), expected)
+
+
+def test_the_seen_lookup_without_the_flag_table_chooses_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def run() -> list[dict[int, frozenset[int]]]:
+        sim, zone = crowd(300, radius=8.0)
+        history = []
+        for tick in range(1, 12):
+            for slot, player in zone.players.items():  # everyone drifts east, some faster
+                x = float(zone.xs[slot]) + 0.1 * (slot % 3)
+                sim.submit(
+                    player.conn_id, MoveIntent(tick, round(x, 2), zone.ys[slot], tick * 50.0)
+                )
+            sim.tick(tick * 0.05)
+            history.append(visible_sets(zone))
+        return history
+
+    with_table = run()
+    monkeypatch.setattr(aoi, "_SEEN_TABLE_LIMIT", 0)
+    assert run() == with_table

@@ -55,6 +55,8 @@ _OFFSET_COLUMNS = np.array([-1, 0, 1] * 3, np.int64)
 _OFFSET_ROWS = np.repeat(np.array([-1, 0, 1], np.int64), 3)
 # Already visible entities rank as if this much nearer when the cap is applied (hysteresis).
 _CAP_STICKINESS = 0.8
+# Largest viewer x slot flag table ``InterestSet._seen_now`` builds (bytes).
+_SEEN_TABLE_LIMIT = 1 << 24
 
 
 def select(mask: BoolArray, *arrays: npt.NDArray[Any]) -> list[npt.NDArray[Any]]:
@@ -323,10 +325,12 @@ class InterestSet:
         crowded = np.flatnonzero(counts > limit)
         lengths = counts[crowded]
         index = _run_index((np.cumsum(counts) - counts)[crowded], lengths)
-        run_viewer, run_entity = viewer[index], entity[index]
-        seen = self._seen_now(crowded, run_viewer, run_entity, capacity)
-        priority = np.where(seen, -1.0, _distance2(xs, ys, run_viewer, run_entity))
-        kept, farthest = _smallest_per_run(priority, lengths, limit)
+        run_entity = entity[index]
+        run_viewer = np.repeat(crowded, lengths)
+        seen = self._seen_now(crowded, lengths, run_entity, capacity)
+        distance2 = _distance2(xs, ys, run_viewer, run_entity).astype(np.float32)
+        distance2[seen] = -1.0
+        kept, farthest = _smallest_per_run(distance2, lengths, limit)
         self._reach2[crowded] = farthest
         keep = np.ones(len(viewer), np.bool_)
         keep[index] = False
@@ -335,19 +339,28 @@ class InterestSet:
         return capped_viewer, capped_entity
 
     def _seen_now(
-        self, viewers: IntArray, viewer: IntArray, entity: IntArray, capacity: int
+        self, viewers: IntArray, lengths: IntArray, entity: IntArray, capacity: int
     ) -> BoolArray:
-        """Which pairs ``(viewer, entity)`` (viewers among ``viewers``) are visible now."""
-        flag = np.zeros(capacity, np.bool_)
-        flag[viewers] = True
-        visible_keys = np.sort(
-            _pair_keys(*select(self.visible & flag[self.viewer], self.viewer, self.entity))
+        """Which of the pairs (``viewers[i]``, entity) are visible now; ``entity`` holds
+        ``lengths[i]`` entities of ``viewers[i]``, viewer after viewer. A table of viewer x
+        slot flags when it is small (a scatter and a gather), else a sorted-key lookup."""
+        row_of = np.full(capacity, -1, np.int64)
+        row_of[viewers] = np.arange(len(viewers))
+        visible_viewer, visible_entity = select(
+            self.visible & (row_of[self.viewer] >= 0), self.viewer, self.entity
         )
-        if len(visible_keys) == 0:
-            return np.zeros(len(viewer), np.bool_)
-        keys = _pair_keys(viewer, entity)
+        if len(visible_viewer) == 0:
+            return np.zeros(len(entity), np.bool_)
+        if len(viewers) * capacity <= _SEEN_TABLE_LIMIT:
+            table = np.zeros(len(viewers) * capacity, np.bool_)
+            table[row_of[visible_viewer] * capacity + visible_entity] = True
+            flat = np.repeat(np.arange(len(viewers)) * capacity, lengths) + entity
+            seen: BoolArray = table[flat]
+            return seen
+        visible_keys = np.sort(_pair_keys(visible_viewer, visible_entity))
+        keys = _pair_keys(np.repeat(viewers, lengths), entity)
         at = np.minimum(np.searchsorted(visible_keys, keys), len(visible_keys) - 1)
-        seen: BoolArray = visible_keys[at] == keys
+        seen = visible_keys[at] == keys
         return seen
 
     def _replace_block(
@@ -571,10 +584,13 @@ def _smallest_per_run(
         position = np.minimum(starts[rows, None] + column, len(values) - 1)
         matrix = np.where(inside, values[position], np.inf)
         kth = np.partition(matrix, limit - 1, axis=1)[:, limit - 1]
-        below = matrix < kth[:, None]
-        tied = matrix == kth[:, None]
-        room = limit - below.sum(axis=1)
-        take = below | (tied & (np.cumsum(tied, axis=1) <= room[:, None]))
+        take = matrix <= kth[:, None]
+        # Ties at the k-th value beyond the room left: keep the first ones (rare with floats).
+        over = np.flatnonzero(take.sum(axis=1) > limit)
+        if len(over):
+            tied = matrix[over] == kth[over, None]
+            room = limit - (matrix[over] < kth[over, None]).sum(axis=1)
+            take[over] &= ~tied | (np.cumsum(tied, axis=1) <= room[:, None])
         kept.append(position[take])
         largest[rows] = kth
     return np.concatenate(kept), largest
