@@ -49,6 +49,7 @@ KeyArray = npt.NDArray[np.uint32]
 
 MAX_SLOTS = 65535
 _EMPTY_INT: IntArray = np.zeros(0, np.int64)
+_EMPTY_FLOAT: FloatArray = np.zeros(0)
 _EMPTY_PAIRS: npt.NDArray[np.int32] = np.zeros(0, np.int32)
 _EMPTY_BOOL: BoolArray = np.zeros(0, np.bool_)
 _OFFSET_COLUMNS = np.array([-1, 0, 1] * 3, np.int64)
@@ -113,11 +114,11 @@ class SpatialGrid:
     def _cell_rows(self, ys: FloatArray) -> IntArray:
         return np.clip((ys * self.inverse_cell).astype(np.int64), 0, self.rows - 1)
 
-    def pairs_within(self, query: IntArray, radius: float) -> tuple[IntArray, IntArray]:
-        """All ``(q, other)`` with ``q`` in ``query``, ``other`` alive, ``other != q`` and
-        distance <= radius. ``radius`` must not exceed the cell side."""
+    def pairs_within(self, query: IntArray, radius: float) -> tuple[IntArray, IntArray, FloatArray]:
+        """All ``(q, other, squared distance)`` with ``q`` in ``query``, ``other`` alive,
+        ``other != q`` and distance <= radius. ``radius`` must not exceed the cell side."""
         if len(query) == 0:
-            return _EMPTY_INT, _EMPTY_INT
+            return _EMPTY_INT, _EMPTY_INT, _EMPTY_FLOAT
         qx = self.xs[query]
         qy = self.ys[query]
         qcol = self._cell_columns(qx)
@@ -136,7 +137,7 @@ class SpatialGrid:
         counts = self.starts[key + 1] - begin
         total = int(counts.sum())
         if total == 0:
-            return _EMPTY_INT, _EMPTY_INT
+            return _EMPTY_INT, _EMPTY_INT, _EMPTY_FLOAT
         # Expand each cell range [begin, begin + count) into individual indexes.
         run_starts = np.cumsum(counts) - counts
         index = np.repeat(begin - run_starts, counts) + np.arange(total)
@@ -145,9 +146,10 @@ class SpatialGrid:
         # Coordinates by repetition and from the cell-sorted copies: sequential reads only.
         dx_ = np.repeat(owner_x, counts) - self.sorted_xs[index]
         dy_ = np.repeat(owner_y, counts) - self.sorted_ys[index]
-        keep = (dx_ * dx_ + dy_ * dy_ <= radius * radius) & (viewer != other)
-        viewer, other = select(keep, viewer, other)
-        return viewer, other
+        distance2 = dx_ * dx_ + dy_ * dy_
+        keep = (distance2 <= radius * radius) & (viewer != other)
+        viewer, other, distance2 = select(keep, viewer, other, distance2)
+        return viewer, other, distance2
 
 
 @dataclass
@@ -234,8 +236,6 @@ class InterestSet:
         fresh_viewer, fresh_entity = self._cap_candidates(
             *grid.pairs_within(np.flatnonzero(rebuild_viewer), self.candidate_radius),
             rebuild_viewer,
-            xs,
-            ys,
         )
         if repair.any() or removed.any():
             new_viewer, vanished_keys = self._replace_pairs(
@@ -305,15 +305,14 @@ class InterestSet:
         self,
         viewer: IntArray,
         entity: IntArray,
+        distance2: FloatArray,
         rebuilt: BoolArray,
-        xs: FloatArray,
-        ys: FloatArray,
     ) -> tuple[IntArray, IntArray]:
         """At most ``candidate_cap`` of the fresh pairs per viewer: first every entity the
         viewer sees now (so the cap never hides one by itself: no flicker), then the nearest
         others (ties by grid order). ``viewer`` must be sorted (``pairs_within`` of sorted
         queries). Records the reach of the rebuilt viewers for re-paired entities."""
-        capacity = len(xs)
+        capacity = len(rebuilt)
         if len(self._reach2) < capacity:
             grown = np.full(capacity - len(self._reach2), np.inf)
             self._reach2 = np.concatenate([self._reach2, grown])
@@ -326,11 +325,10 @@ class InterestSet:
         lengths = counts[crowded]
         index = _run_index((np.cumsum(counts) - counts)[crowded], lengths)
         run_entity = entity[index]
-        run_viewer = np.repeat(crowded, lengths)
         seen = self._seen_now(crowded, lengths, run_entity, capacity)
-        distance2 = _distance2(xs, ys, run_viewer, run_entity).astype(np.float32)
-        distance2[seen] = -1.0
-        kept, farthest = _smallest_per_run(distance2, lengths, limit)
+        priority = distance2[index].astype(np.float32)
+        priority[seen] = -1.0
+        kept, farthest = _smallest_per_run(priority, lengths, limit)
         self._reach2[crowded] = farthest
         keep = np.ones(len(viewer), np.bool_)
         keep[index] = False
@@ -403,14 +401,15 @@ class InterestSet:
         old_viewer, old_entity, old_visible = self.viewer, self.entity, self.visible
         replaced = (rebuild_viewer | removed)[old_viewer] | (repair | removed)[old_entity]
         kept = ~replaced
-        # Repaired entities as targets, for viewers whose own list is not rebuilt anyway.
-        target, viewer_of_target = grid.pairs_within(np.flatnonzero(repair), self.candidate_radius)
+        # Re-paired entities as targets of the viewers near them.
+        target, viewer_of_target, distance2 = grid.pairs_within(
+            np.flatnonzero(repair), self.candidate_radius
+        )
+        # Viewers whose own list is not rebuilt anyway; a capped one takes the entity only if
+        # it is nearer than the farthest candidate it kept.
         extra = viewers[viewer_of_target] & ~rebuild_viewer[viewer_of_target]
+        extra &= distance2 <= self._reach2[viewer_of_target]
         target, viewer_of_target = select(extra, target, viewer_of_target)
-        # A capped viewer takes it only if it is nearer than the farthest candidate it kept.
-        reach2 = self._reach2[viewer_of_target]
-        near = _distance2(grid.xs, grid.ys, viewer_of_target, target) <= reach2
-        target, viewer_of_target = select(near, target, viewer_of_target)
         new_viewer = np.concatenate([fresh_viewer, viewer_of_target])
         new_entity = np.concatenate([fresh_entity, target])
 
@@ -544,15 +543,6 @@ def _apply_cap(
     visible[index] = False
     visible[index[kept]] = True
     return visible
-
-
-def _distance2(
-    xs: FloatArray, ys: FloatArray, first: npt.NDArray[Any], second: npt.NDArray[Any]
-) -> FloatArray:
-    dx = xs[first] - xs[second]
-    dy = ys[first] - ys[second]
-    distance2: FloatArray = dx * dx + dy * dy
-    return distance2
 
 
 def _run_index(starts: IntArray, lengths: IntArray) -> IntArray:
