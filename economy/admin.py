@@ -43,6 +43,7 @@ from economy.models import (
     Wallet,
 )
 from economy.services import economy_grant, shop_refund
+from mmo_platform.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from mmo_platform.errors import DomainError
 
 POSTING_FIELDS = ("wallet", "currency", "amount", "balance_after")
@@ -67,30 +68,6 @@ def history_link(character_id: int | None) -> str:
         return "—"
     url = reverse("admin:economy_character_history", args=[character_id])
     return format_html('<a href="{}">economy history</a>', url)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger is never edited by hand: corrections are new transactions."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ItemDefinition)

@@ -24,6 +24,7 @@ from liveops.models import (
     OpsAlert,
     RestoreVerification,
 )
+from mmo_platform.admin_base import ReadOnlyAdmin
 from mmo_platform.errors import DomainError
 
 # Closing a season early is a GM action on live standings: same permission as editing boards.
@@ -111,7 +112,7 @@ class CloseSeasonForm(forms.Form):
 
 
 @admin.register(LeaderboardSeason)
-class LeaderboardSeasonAdmin(admin.ModelAdmin):
+class LeaderboardSeasonAdmin(ReadOnlyAdmin):
     """Read-only: seasons change only through the rollover service. "Close now" ends a season
     early through that service; the GM and reason land on the season and in the admin log."""
 
@@ -128,15 +129,6 @@ class LeaderboardSeasonAdmin(admin.ModelAdmin):
     search_fields = ("board__key", "board__title", "closed_by_label", "close_reason")
     readonly_fields = [f.name for f in LeaderboardSeason._meta.fields]
     actions = ["close_seasons_now"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_close_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(CLOSE_SEASON_PERMISSION)
@@ -176,7 +168,7 @@ class LeaderboardSeasonAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeaderboardRecord)
-class LeaderboardRecordAdmin(admin.ModelAdmin):
+class LeaderboardRecordAdmin(ReadOnlyAdmin):
     list_display = (
         "season",
         "character",
@@ -191,12 +183,3 @@ class LeaderboardRecordAdmin(admin.ModelAdmin):
     search_fields = ("character__name", "season__board__key")
     list_select_related = ("season__board", "character", "realm")
     readonly_fields = [f.name for f in LeaderboardRecord._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -12,10 +13,8 @@ from worlds import gateway
 async def _reader_that_swallows_one_cancel(stop: asyncio.Event) -> None:
     # What redis-py can do to channels_redis' blocking pop: the cancel becomes a timeout that
     # is retried, so the reader goes on waiting.
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await asyncio.sleep(3600)
-    except asyncio.CancelledError:
-        pass
     await stop.wait()
 
 
