@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -51,27 +51,38 @@ CLOSE_TAKEN_OVER = 4002
 CLOSE_FLOOD = 4003
 CLOSE_SLOW_CONSUMER = 4008
 SLOW_CONSUMER_CLOSE_SECONDS = 5.0
+# A close is bounded: a peer that reads nothing would hold uvicorn's close (it waits for the
+# socket to drain) forever; past this the TCP connection is aborted.
+CLOSE_SECONDS = 5.0
 READER_STOP_SECONDS = 2.0
+READER_RETRY_SECONDS = 1.0
 
 
 # Keeps fire-and-forget tasks referenced until they finish (asyncio holds only weak refs).
 _background: set[asyncio.Future[None]] = set()
 
 
-async def _stop_reader(task: asyncio.Task[None]) -> None:
+async def _stop_reader(
+    task: asyncio.Task[None], wake: Callable[[], Awaitable[None]] | None = None
+) -> None:
     """Cancel the channel-layer reader, waiting for it a bounded time.
 
     A cancel can get lost inside channels_redis: redis-py (8.x, on Python 3.11's
     ``asyncio.timeout``) may turn it into a read ``TimeoutError`` and retry the blocking pop.
     Seen under CPU load: the cancelled reader went on, and the socket's task, and with it a
     server shutdown, waited for it forever. The socket is gone either way; a reader that does
-    not finish in time ends at its next event (it checks ``closed``) or its next error, and is
-    kept referenced until then.
+    not finish in time is woken by ``wake`` (a message to its own channel; it then sees
+    ``closed`` and returns) and kept referenced until it ends.
     """
     task.cancel()
     done, _ = await asyncio.wait({task}, timeout=READER_STOP_SECONDS)
     if not done:
         logger.warning("channel-layer reader did not stop within %.0f s", READER_STOP_SECONDS)
+        if wake is not None:
+            try:
+                await wake()
+            except Exception:
+                logger.warning("could not wake the channel-layer reader", exc_info=True)
         _background.add(task)
         task.add_done_callback(_background.discard)
         return
@@ -96,6 +107,7 @@ class WorldConsumer(AsyncWebsocketConsumer):
     epoch: int = 0
     last_receive: float = 0.0
     closed: bool = False
+    _disconnected: bool = False
     _socket_writer: SocketWriter | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -120,9 +132,23 @@ class WorldConsumer(AsyncWebsocketConsumer):
             await self._read_socket(receive)
         except StopConsumer:
             pass
+        except Exception:  # a handler failed (the peer vanished mid-close, a database error...)
+            logger.exception("world connection %s failed", self.conn_id or "(before hello)")
         finally:
+            if not self._disconnected:  # the socket ended without a disconnect message
+                await self._disconnect_safely()
             if events is not None:
-                await _stop_reader(events)
+                await _stop_reader(events, self._wake_reader)
+
+    async def _disconnect_safely(self) -> None:
+        try:
+            await self.disconnect(1006)
+        except Exception:
+            logger.exception("disconnect of %s failed", self.conn_id or "(before hello)")
+
+    async def _wake_reader(self) -> None:
+        assert self.channel_layer is not None
+        await self.channel_layer.send(self.channel_name, {"type": "gateway.stop"})
 
     async def _read_socket(self, receive: Any) -> None:
         lock = self._handler_lock
@@ -138,7 +164,12 @@ class WorldConsumer(AsyncWebsocketConsumer):
     async def _read_channel_layer(self) -> None:
         assert self.channel_layer is not None
         while not self.closed:
-            event = await self.channel_layer.receive(self.channel_name)
+            try:
+                event = await self.channel_layer.receive(self.channel_name)
+            except Exception:  # Redis away: keep listening, a takeover or ban must still land
+                logger.warning("channel-layer receive failed; retrying", exc_info=True)
+                await asyncio.sleep(READER_RETRY_SECONDS)
+                continue
             if self.closed:  # the socket is gone: a late event has no one to act on
                 return
             async with self._handler_lock:
@@ -187,6 +218,9 @@ class WorldConsumer(AsyncWebsocketConsumer):
         await self._handle_hello(raw)
 
     async def disconnect(self, code: int) -> None:
+        if self._disconnected:
+            return
+        self._disconnected = True
         self.closed = True
         if hasattr(self, "connection_kind"):
             metrics.WS_CONNECTIONS.labels(kind=self.connection_kind).dec()
@@ -285,10 +319,15 @@ class WorldConsumer(AsyncWebsocketConsumer):
         message = f"over {MAX_UNWRITTEN_BYTES // 1024} KiB of frames left unread"
         error = error_bytes("slow_consumer", message, encoding=self.encoding)
         writer.write(error, OPCODE_TEXT if self.encoding == "json" else OPCODE_BINARY, force=True)
+        await self._close_socket(CLOSE_SLOW_CONSUMER, SLOW_CONSUMER_CLOSE_SECONDS)
+
+    async def _close_socket(self, code: int, within: float | None = None) -> None:
+        """Close; abort the TCP connection if the close cannot be written in time."""
         try:
-            await asyncio.wait_for(self.close(CLOSE_SLOW_CONSUMER), SLOW_CONSUMER_CLOSE_SECONDS)
-        except Exception:  # timed out (the peer reads nothing) or the socket died: cut it off
-            writer.abort()
+            await asyncio.wait_for(self.close(code), within or CLOSE_SECONDS)
+        except Exception:  # timed out (the peer reads nothing), peer gone, or already closed
+            if self._socket_writer is not None:
+                self._socket_writer.abort()
 
     async def send_frame(self, payload: bytes | str) -> None:
         """JSON frames travel as WebSocket text, msgpack frames as binary (docs/protocol.md)."""
@@ -308,12 +347,16 @@ class WorldConsumer(AsyncWebsocketConsumer):
             await self.base_send({"type": "websocket.send", "bytes": payload})
 
     async def close_with(self, code: int, payload: bytes | str = b"") -> None:
+        """Send ``payload`` (an error frame) and close; bounded by ``CLOSE_SECONDS`` each."""
         if self.closed:
             return
         if payload:
-            await self.send_frame(payload)
+            try:
+                await asyncio.wait_for(self.send_frame(payload), CLOSE_SECONDS)
+            except Exception:  # the close below still happens (or the abort)
+                logger.debug("error frame before close failed", exc_info=True)
         self.closed = True
-        await self.close(code)
+        await self._close_socket(code)
 
     # --- channel-layer events (rare, out of band) --------------------------------------------
 
@@ -331,6 +374,9 @@ class WorldConsumer(AsyncWebsocketConsumer):
         """A GM suspended or banned the account while it was in the world."""
         reason = str(event.get("reason") or "This account may no longer play.")
         await self._close_with_error("account_restricted", reason, CLOSE_AUTH_FAILED)
+
+    async def gateway_stop(self, event: dict[str, Any]) -> None:
+        """Wakes a channel-layer reader after the socket closed (``_stop_reader``); no-op."""
 
     async def character_changed(self, event: dict[str, Any]) -> None:
         """Equipment (or a GM) changed durable data: the shard reloads what the world uses."""

@@ -93,3 +93,21 @@ def test_on_postgresql_the_flush_is_one_executemany(monkeypatch: pytest.MonkeyPa
 
     assert store.save_states([replace(state_from_character(c), x=3.0) for c in characters]) == 20
     assert batches == [20]
+
+
+def test_two_states_of_one_character_in_a_batch_write_the_last_and_later_saves_still_land() -> None:
+    # given
+    store = DjangoCharacterStore()
+    character = CharacterFactory()
+    _entered(store, character)
+    first = replace(state_from_character(character), x=character.x + 1)
+    last = replace(state_from_character(character), x=character.x + 2)
+
+    # when
+    store.save_states([first, last])
+    store.save_states([replace(last, x=character.x + 3)])
+
+    # then
+    row = Character.objects.get(pk=character.pk)
+    assert row.x == character.x + 3
+    assert row.world_version == character.world_version + 2 == store.versions[character.pk]

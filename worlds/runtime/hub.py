@@ -75,6 +75,7 @@ class GatewayHub:
         self._awaiting_welcome: dict[str, tuple[float, str | None]] = {}
         self._counter = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing: set[asyncio.Future[None]] = set()
         self._started = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -166,12 +167,19 @@ class GatewayHub:
         if control.kind == "close":
             self.connections.pop(control.conn_id, None)
             self._attached_at.pop(control.conn_id, None)
-            await connection.close_with(control.code, control.payload)
+            self._close_soon(connection, control.code, control.payload)
         elif control.kind == "transfer":
             connection.shard = control.shard
             self._attached_at[control.conn_id] = time.monotonic()
             self._awaiting_welcome[control.conn_id] = (time.monotonic(), control.transfer_token)
             self.sender(control.shard).send(connection.attach_message(control.transfer_token))
+
+    def _close_soon(self, connection: HubConnection, code: int, payload: bytes | str) -> None:
+        """Close in a task of its own: a peer that reads nothing must not hold up the other
+        clients' frames (or, embedded, the shard's tick) while its close times out."""
+        task = asyncio.ensure_future(connection.close_with(code, payload))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     # --- liveness ----------------------------------------------------------------------------
 
@@ -196,7 +204,7 @@ class GatewayHub:
                 frame = error_bytes(
                     "idle_timeout", "no frame received in time", encoding=connection.encoding
                 )
-                await connection.close_with(4004, frame)
+                self._close_soon(connection, 4004, frame)
                 continue
             heard = max(
                 self._last_batch_from.get(connection.shard, 0.0),
@@ -210,4 +218,4 @@ class GatewayHub:
                     "the world server stopped answering; join again",
                     encoding=connection.encoding,
                 )
-                await connection.close_with(4006, frame)
+                self._close_soon(connection, 4006, frame)

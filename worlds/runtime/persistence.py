@@ -112,7 +112,10 @@ class DjangoCharacterStore:
     def save_states(self, states: Iterable[PlayerState], *, logout: bool = False) -> int:
         """Write each state if this shard still owns it; returns how many rows were written."""
         states = list(states)
-        owned = [s for s in states if s.character_id in self.versions]
+        # One row per character (the last state wins): two updates expecting the same version
+        # would write once but bump the version twice, and every later save would be refused.
+        latest = {s.character_id: s for s in states if s.character_id in self.versions}
+        owned = list(latest.values())
         with transaction.atomic():
             written_ids = _update_rows(owned, self.versions, timezone.now()) if owned else set()
         for state in owned:

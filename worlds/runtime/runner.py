@@ -484,7 +484,12 @@ class ShardRunner:
         async with self._db_lock:
             for state in states:
                 self._unsaved.pop(state.character_id, None)
-            await asyncio.to_thread(self.store.save_states, states, logout=logout)
+            try:
+                await asyncio.to_thread(self.store.save_states, states, logout=logout)
+            except Exception:  # keep them for the next flush rather than lose the last state
+                logger.exception("shard %s: save of %d characters failed", self.name, len(states))
+                for state in states:
+                    self._unsaved.setdefault(state.character_id, state)
 
     def _heartbeat_sync(self, status: str | None, by_zone: dict[str, int]) -> None:
         """Runs in a worker thread, on figures taken in the loop (the sim is not thread-safe)."""
