@@ -30,33 +30,16 @@ import numpy as np
 import orjson
 import ormsgpack
 
+# This checkout's bench helpers; --root (put first on the path later) only picks worlds.sim.
+sys.path.append(str(pathlib.Path(__file__).resolve().parents[1]))
+from bench.plains import plains_rows, plains_zone
+
 SIDE = 160  # the walkable area; the zone may be wider (rock beyond)
 
 
 def _zone(zone_map_class: Any, tile_kind: Any, width: int) -> Any:
-    rows = []
-    for y in range(SIDE):
-        if y in (0, SIDE - 1):
-            rows.append("#" * width)
-            continue
-        row = ["."] * SIDE + ["#"] * (width - SIDE)
-        row[0] = row[SIDE - 1] = "#"
-        for x in range(5 + (y * 13) % 23, SIDE - 1, 29):
-            if y % 17 < 3:
-                row[x] = "#"
-        rows.append("".join(row))
-    return zone_map_class(
-        id="replay",
-        name="Replay Plains",
-        kind="field",
-        width=width,
-        height=SIDE,
-        spawn_points={},
-        portals=(),
-        npc_spawns=(),
-        tiles=tuple(rows),
-        legend={".": tile_kind(".", "grass", True), "#": tile_kind("#", "rock", False)},
-    )
+    rows = plains_rows(height=SIDE, walk_width=SIDE, width=width, first=5, spread=23, stride=29)
+    return plains_zone(zone_map_class, tile_kind, zone_id="replay", name="Replay Plains", rows=rows)
 
 
 def _normalise(raw: bytes, encoding: str) -> bytes:

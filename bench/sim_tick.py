@@ -31,6 +31,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.plains import plains_rows, plains_zone  # noqa: E402
 from worlds.sim import (  # noqa: E402 - after the path set-up, so the script runs from anywhere
     MoveIntent,
     PlayerState,
@@ -44,33 +45,9 @@ from worlds.sim.zonemap import TileKind  # noqa: E402
 
 def open_zone(side: int) -> ZoneMap:
     """A big grass zone with a wall border and a few scattered rocks (obstacles to bounce on)."""
-    rows = []
-    for y in range(side):
-        if y in (0, side - 1):
-            rows.append("#" * side)
-            continue
-        row = ["."] * side
-        row[0] = row[-1] = "#"
-        for x in range(7 + (y * 13) % 31, side - 1, 41):
-            if y % 17 < 3:
-                row[x] = "#"
-        rows.append("".join(row))
-    legend = {
-        ".": TileKind(".", "grass", True),
-        "#": TileKind("#", "rock", False),
-    }
-    return ZoneMap(
-        id="bench",
-        name="Bench Plains",
-        kind="field",
-        width=side,
-        height=side,
-        spawn_points={},
-        portals=(),
-        npc_spawns=(),
-        tiles=tuple(rows),
-        legend=legend,
-    )
+    rows = plains_rows(height=side, walk_width=side, width=side, first=7, spread=31, stride=41)
+    zone: ZoneMap = plains_zone(ZoneMap, TileKind, zone_id="bench", name="Bench Plains", rows=rows)
+    return zone
 
 
 class Bots:
