@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -223,20 +223,26 @@ class CharacterOptionsView(APIView):
 # --- List, create, detail, delete, restore ---------------------------------------------
 
 
+class CharacterListQuery(serializers.Serializer):
+    realm = serializers.SlugField(
+        required=False, max_length=40, help_text="Only this realm (slug)."
+    )
+
+
 class CharacterListView(APIView):
     """The caller's characters, deleted-but-restorable ones included (see ``deleted_at``)."""
 
     @extend_schema(
         operation_id="characters_list",
         tags=["characters"],
-        parameters=[
-            OpenApiParameter("realm", str, description="Only this realm (slug).", required=False)
-        ],
+        parameters=[CharacterListQuery],
         responses={200: CharacterOutput(many=True), 401: UNAUTHENTICATED},
     )
     def get(self, request: Request) -> Response:
+        query = CharacterListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)  # a malformed slug is a 400, never a database error
         characters = character_list_for_account(user=request_user(request))
-        realm_slug = request.query_params.get("realm")
+        realm_slug = query.validated_data.get("realm")
         if realm_slug:
             characters = characters.filter(realm__slug=realm_slug)
         return Response([character_output(character) for character in characters])

@@ -7,6 +7,7 @@ Unknown board / season / realm → 404; a malformed season number → 400.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -57,6 +58,9 @@ def leaderboards_page(request: HttpRequest) -> HttpResponse:
     return render(request, TEMPLATE, context)
 
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+
+
 def _season_number(raw: str | None) -> int | None:
     """None for the current season, -1 for a malformed value."""
     if raw is None or raw == "":
@@ -88,4 +92,6 @@ def _realm(board: Leaderboard, slug: str | None, characters: list[Character]) ->
         first_open = Realm.objects.filter(is_open=True).order_by("name").first()
         default = characters[0].realm if characters else first_open
         slug = default.slug if default else None
+    if slug and not _SLUG.fullmatch(slug):  # e.g. a NUL byte: PostgreSQL would refuse the query
+        raise Http404("No such realm.")
     return selectors.realm_for_standings(board=board, slug=slug) if slug else None

@@ -63,6 +63,7 @@ def test_per_realm_board_defaults_to_an_open_realm(boards) -> None:
         ("board=nope", 404),
         ("board=arena&season=9", 404),
         ("board=level&realm=atlantis", 404),
+        ("board=level&realm=%00%3A", 404),  # a NUL byte would be a database error on PostgreSQL
         ("board=arena&season=abc", 400),
         ("board=arena&season=-1", 400),
     ],
