@@ -239,7 +239,8 @@ class CharacterListView(APIView):
         responses={200: CharacterOutput(many=True), 401: UNAUTHENTICATED},
     )
     def get(self, request: Request) -> Response:
-        query = CharacterListQuery(data=request.query_params)
+        # A plain dict: as a QueryDict an empty ?realm= would be skipped, not refused as blank.
+        query = CharacterListQuery(data=request.query_params.dict())
         query.is_valid(raise_exception=True)  # a malformed slug is a 400, never a database error
         characters = character_list_for_account(user=request_user(request))
         realm_slug = query.validated_data.get("realm")
