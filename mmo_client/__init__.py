@@ -1,12 +1,22 @@
 """Python client for mmo_platform: what the tests and the load benchmarks play with.
 
 ``PlatformAPI`` logs in through the REST API (allauth app tokens), lists/creates characters and
-asks to join the world; ``WorldClient`` speaks the WebSocket protocol of docs/protocol.md;
-``behaviours`` holds scripted play (wander, follow). Pure asyncio, no Django import: a bot
-process needs nothing but this package, httpx, websockets and orjson/ormsgpack.
+asks to join the world; ``WorldClient`` speaks the WebSocket protocol of docs/protocol.md over
+a lean RFC 6455 connection (``wire``); ``behaviours`` holds scripted play (wander, follow). Pure
+asyncio, no Django import: a bot process needs nothing but this package, httpx and
+orjson/ormsgpack (websockets only for its C masking helper, when installed).
 """
 
 from mmo_client.http import JoinTicket, PlatformAPI, PlatformError
+from mmo_client.wire import ConnectionLost, HandshakeFailed
 from mmo_client.world import WorldClient, WorldClosed
 
-__all__ = ["JoinTicket", "PlatformAPI", "PlatformError", "WorldClient", "WorldClosed"]
+__all__ = [
+    "ConnectionLost",
+    "HandshakeFailed",
+    "JoinTicket",
+    "PlatformAPI",
+    "PlatformError",
+    "WorldClient",
+    "WorldClosed",
+]

@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 import ormsgpack
-import websockets
+
+from mmo_client.wire import ConnectionLost, WireProtocol, open_connection
 
 _ACK_PREFIX = re.compile(rb'"ack":(-?\d+)')
 
@@ -56,7 +57,7 @@ class WorldClient:
         self.rtts: list[float] = []
         self.last_frame: dict[str, Any] | None = None
         self._sent_at: dict[int, float] = {}
-        self._socket: Any = None
+        self._socket: WireProtocol | None = None
         self._reader: asyncio.Task[None] | None = None
         self._welcomed = asyncio.Event()
         self.closed: WorldClosed | None = None
@@ -65,12 +66,12 @@ class WorldClient:
 
     async def connect(self, *, timeout: float = 10.0) -> dict[str, Any]:
         """Open the socket, say hello, and wait for the welcome frame."""
-        self._socket = await websockets.connect(
-            self.url, max_size=2**22, compression=None, open_timeout=timeout
+        self._socket = await open_connection(
+            self.url, self._on_wire_message, max_size=2**22, timeout=timeout
         )
+        self._reader = asyncio.create_task(self._read(self._socket))
         hello = {"t": "hello", "v": self.version, "enc": self.encoding, "ticket": self.ticket}
         await self._socket.send(orjson.dumps(hello).decode())
-        self._reader = asyncio.create_task(self._read())
         waiter = asyncio.create_task(self._welcomed.wait())
         done, _ = await asyncio.wait(
             {waiter, self._reader}, timeout=timeout, return_when="FIRST_COMPLETED"
@@ -107,6 +108,9 @@ class WorldClient:
         return self.seq
 
     async def send_raw(self, data: str | bytes) -> None:
+        """Send one frame as is (str: a text frame); ``ConnectionLost`` once closed."""
+        if self._socket is None:
+            raise ConnectionLost("not connected")
         await self._socket.send(data)
 
     def _encode(self, frame: dict[str, Any]) -> str | bytes:
@@ -116,17 +120,19 @@ class WorldClient:
 
     # --- receiving ---------------------------------------------------------------------------
 
-    async def _read(self) -> None:
+    async def _read(self, socket: WireProtocol) -> None:
+        """Frames arrive through ``_on_wire_message`` as they are read; this task ends with the
+        connection, and raises what a frame handler raised, if one did."""
         try:
-            async for message in self._socket:
-                self._on_message(message)
-        except websockets.ConnectionClosed:
-            pass
+            await socket.finished
         finally:
-            close = self._socket.close_code if self._socket is not None else None
-            reason = self._socket.close_reason if self._socket is not None else ""
             last_error = self.errors[-1] if self.errors else None
-            self.closed = WorldClosed(close, reason or "", last_error)
+            self.closed = WorldClosed(socket.close_code, socket.close_reason, last_error)
+        if socket.failure is not None:
+            raise socket.failure
+
+    def _on_wire_message(self, payload: bytes, is_text: bool) -> None:
+        self._on_message(payload)
 
     def _on_message(self, message: str | bytes) -> None:
         self.frames_received += 1

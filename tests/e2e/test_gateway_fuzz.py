@@ -14,11 +14,10 @@ from typing import Any
 
 import orjson
 import pytest
-import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmo_client import WorldClient
+from mmo_client import ConnectionLost, WorldClient
 from tests.e2e.conftest import LiveWorld
 from tests.e2e.test_world_e2e import enter, make_player
 from worlds.content import get_zone_maps
@@ -125,7 +124,7 @@ def test_random_frames_never_break_the_gateway_or_the_shard(
                 seq = await client.send("ping", ct=1.0)
                 await wait_ack(client, seq)
                 await client.close()
-            except websockets.ConnectionClosed:
+            except ConnectionLost:
                 await client.wait_closed()
         if client.closed is not None and client.closed.code != 1000:
             assert client.closed.code in PROTOCOL_CLOSE_CODES, client.closed
