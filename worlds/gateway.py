@@ -191,6 +191,8 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.last_receive = time.monotonic()
         await self.accept()
         self._socket_writer = SocketWriter.for_asgi_send(self.base_send)
+        if self._socket_writer is not None:
+            self._socket_writer.take_messages(self.take_intent_now)
         self._hello_timer = asyncio.get_running_loop().call_later(
             HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._hello_timeout())
         )
@@ -216,6 +218,24 @@ class WorldConsumer(AsyncWebsocketConsumer):
             self.hub.forward(self, raw)
             return
         await self._handle_hello(raw)
+
+    def take_intent_now(self, data: bytes, is_text: bool) -> bool:
+        """The common case of ``receive``, run inside the socket's read callback (ADR 0052): an
+        attached connection's frame within size and rate goes to its shard at once. Anything
+        else (the hello, a handler running, an oversized, flooding or non-ASCII text frame, text
+        on a msgpack connection) is declined and takes the ASGI way through ``receive``."""
+        if not self.attached or self.closed or self._handler_lock.locked():
+            return False
+        if len(data) > MAX_FRAME_BYTES or (is_text and not data.isascii()):
+            return False  # uvicorn checks text is UTF-8; ``receive`` answers the size
+        if is_text and self.encoding != "json":
+            return False
+        now = time.monotonic()
+        if not self.flood.try_take(now):
+            return False
+        self.last_receive = now
+        self.hub.forward(self, data)
+        return True
 
     async def disconnect(self, code: int) -> None:
         if self._disconnected:

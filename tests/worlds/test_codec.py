@@ -178,3 +178,17 @@ def test_flood_guard_never_disconnects_a_client_within_the_rate() -> None:
     verdicts = {guard.check(i / 25.0) for i in range(25 * 60)}
 
     assert verdicts == {FloodVerdict.ALLOW}
+
+
+def test_flood_guard_try_take_then_check_gives_the_verdicts_check_alone_gives() -> None:
+    """The gateway's fast path takes a token with ``try_take`` and, when there is none,
+    leaves the frame to ``receive``, which calls ``check``: the verdicts must not change."""
+    times = [i / 200.0 for i in range(400)]  # 200 frames/s: far over the rate
+    alone = FloodGuard(rate=10.0, burst=20.0, strike_limit=30.0, strike_decay=5.0)
+    fast = FloodGuard(rate=10.0, burst=20.0, strike_limit=30.0, strike_decay=5.0)
+
+    expected = [alone.check(t) for t in times]
+    seen = [FloodVerdict.ALLOW if fast.try_take(t) else fast.check(t) for t in times]
+
+    assert seen == expected
+    assert FloodVerdict.DISCONNECT in seen

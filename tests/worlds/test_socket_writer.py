@@ -1,7 +1,9 @@
-"""Frames written straight to uvicorn's transport (ADR 0051): header bytes, limits, fallback."""
+"""Frames written straight to uvicorn's transport (ADR 0051): header bytes, limits, fallback;
+messages taken straight from its parser (ADR 0052)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import pytest
@@ -42,6 +44,14 @@ class FakeProtocol:
     transport: FakeTransport
     close_sent: bool = False
     disconnected: bool = False
+    frames: list[bytes] = field(default_factory=list)
+    curr_msg_data_type: str = "text"
+    queue: asyncio.Queue[dict[str, object]] = field(default_factory=asyncio.Queue)
+    via_asgi: list[bytes] = field(default_factory=list)
+
+    def send_receive_event_to_app(self) -> None:  # what uvicorn does: queue it for ASGI
+        self.via_asgi.append(b"".join(self.frames))
+        self.frames = []
 
 
 def _parse(data: bytes) -> Frame:
@@ -150,3 +160,32 @@ async def test_a_slow_consumer_gets_an_error_and_close_4008_and_leaves_the_hub()
     assert [(m["type"], m["code"]) for m in sent] == [("websocket.close", CLOSE_SLOW_CONSUMER)]
     assert not writer.aborted
     assert consumer.write_frame_now(b'{"t":"tick"}') is True and len(writer.forced) == 1
+
+
+def test_taken_messages_skip_asgi_and_declined_or_queued_behind_ones_do_not() -> None:
+    protocol = FakeProtocol(FakeTransport())
+    taken: list[tuple[bytes, bool]] = []
+
+    def taker(data: bytes, is_text: bool) -> bool:
+        if data == b"decline":
+            return False
+        taken.append((data, is_text))
+        return True
+
+    SocketWriter(protocol).take_messages(taker)
+
+    def arrive(data: bytes, kind: str = "text") -> None:
+        protocol.frames, protocol.curr_msg_data_type = [data], kind
+        protocol.send_receive_event_to_app()
+
+    arrive(b"move-1")
+    arrive(b"\x81", "bytes")
+    arrive(b"decline")
+    protocol.queue.put_nowait({"type": "websocket.receive"})  # an older message still queued
+    arrive(b"move-2")
+    protocol.close_sent = True
+    arrive(b"after-close")
+
+    assert taken == [(b"move-1", True), (b"\x81", False)]
+    assert protocol.via_asgi == [b"decline", b"move-2", b"after-close"]
+    assert protocol.frames == []

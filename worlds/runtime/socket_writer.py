@@ -1,4 +1,5 @@
-"""Tick frames written straight to uvicorn's socket transport, bypassing ASGI ``send`` (ADR 0051).
+"""Tick frames written straight to uvicorn's socket transport, bypassing ASGI ``send`` (ADR 0051),
+and client intents taken straight from its frame parser, bypassing ASGI ``receive`` (ADR 0052).
 
 Every tick the gateway writes one frame to each of up to thousands of sockets. Through ASGI that
 is, per frame: a ``websocket.send`` dict, a coroutine, uvicorn's ``writable`` wait, a JSON
@@ -16,7 +17,11 @@ from __future__ import annotations
 import asyncio
 import enum
 import struct
+from collections.abc import Callable
 from typing import Any
+
+# (payload, is_text) -> True when taken; False: deliver it the ASGI way
+MessageTaker = Callable[[bytes, bool], bool]
 
 # A client that leaves this much unwritten is not reading: it is dropped rather than buffered
 # without bound (the next tick supersedes every frame it has not read anyway).
@@ -73,6 +78,31 @@ class SocketWriter:
         transport.write(frame_header(opcode, len(payload)) + payload)
         return WriteResult.WRITTEN
 
+    def take_messages(self, taker: MessageTaker) -> None:
+        """Offer every whole message to ``taker`` before uvicorn queues it for ASGI ``receive``.
+
+        Through ASGI an intent costs a queue put, a ``pause_reading`` and a ``resume_reading``
+        (two epoll changes), a task wake-up and the consumer's lock. A message the taker
+        declines, or any message while the ASGI queue still holds older ones (order), takes the
+        usual way.
+        """
+        protocol = self._protocol
+        deliver_via_asgi = protocol.send_receive_event_to_app
+
+        def offer() -> None:
+            frames = protocol.frames
+            if (
+                len(frames) == 1
+                and not protocol.close_sent
+                and protocol.queue.empty()
+                and taker(frames[0], protocol.curr_msg_data_type == "text")
+            ):
+                protocol.frames = []
+                return
+            deliver_via_asgi()
+
+        protocol.send_receive_event_to_app = offer
+
     def abort(self) -> None:
         """Drop the TCP connection now, unwritten data included (uvicorn then reports the
         disconnect to the consumer as usual)."""
@@ -84,4 +114,11 @@ def _is_uvicorn_sansio(protocol: object) -> bool:
         from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
     except ImportError:  # another uvicorn version: stay on ASGI send
         return False
-    return isinstance(protocol, WebSocketsSansIOProtocol)
+    if not isinstance(protocol, WebSocketsSansIOProtocol):
+        return False
+    # the private state both fast paths rely on (checked, so an upgrade that renames it falls
+    # back to ASGI instead of failing)
+    return all(
+        hasattr(protocol, name)
+        for name in ("close_sent", "disconnected", "frames", "curr_msg_data_type", "queue")
+    )

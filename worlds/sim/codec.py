@@ -330,7 +330,16 @@ class FloodGuard:
     _last: float = 0.0
     _last_notice: float = -math.inf
 
-    def check(self, now: float) -> FloodVerdict:
+    def try_take(self, now: float) -> bool:
+        """Take a token if one is there; False changes nothing ``check`` would not redo
+        (the refill is idempotent), so a caller may then ``check`` for the full verdict."""
+        self._refill(now)
+        if self._tokens is not None and self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def _refill(self, now: float) -> None:
         if self._tokens is None:
             self._tokens = self.burst
             self._last = now
@@ -338,6 +347,10 @@ class FloodGuard:
         self._last = max(now, self._last)
         self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
         self._strikes = max(0.0, self._strikes - elapsed * self.strike_decay)
+
+    def check(self, now: float) -> FloodVerdict:
+        self._refill(now)
+        assert self._tokens is not None  # set by the refill
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return FloodVerdict.ALLOW
