@@ -1,10 +1,10 @@
 """Messages between gateways and shards.
 
 A gateway process holds WebSocket connections; a shard process owns zones and runs the
-simulation. They exchange *batches*: a gateway sends one batch per event-loop turn to each shard
-it talks to, and a shard sends one batch per tick to each gateway that hosts its players (never
-one message per client per tick — see docs/architecture.md). In embedded mode the same batches
-are handed over in memory; in production they travel over Redis pub/sub, msgpack-encoded.
+simulation. They exchange *batches*: a gateway sends one batch every few milliseconds to each
+shard it talks to, and a shard sends one batch per tick to each gateway that hosts its players
+(never one message per client per tick — see docs/architecture.md). In embedded mode the same
+batches are handed over in memory; in production they travel over Redis pub/sub, msgpack-encoded.
 
 Connection ids are ``"<gateway_id>/<n>"`` so a shard can group its output by gateway.
 """
