@@ -4,9 +4,14 @@ nothing on shutdown (``RedisShardSender``; no Redis needed: the client is a reco
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 from typing import Any
 
 import ormsgpack
+import pytest
+import redis.asyncio as aioredis
+from django.conf import settings
 
 from worlds.runtime.hub import GatewayHub
 from worlds.runtime.messages import (
@@ -17,7 +22,7 @@ from worlds.runtime.messages import (
     Refresh,
     decode_gateway_batch,
 )
-from worlds.runtime.transport import RedisShardSender
+from worlds.runtime.transport import RedisShardSender, listen_shard_channel
 
 LONG_WINDOW = 60.0  # a window no test waits for: only the size limit or a close can flush
 
@@ -148,3 +153,37 @@ async def test_stopping_the_hub_hands_over_the_buffered_detaches() -> None:
         "mmo:shard:field-1",
         "mmo:shard:town-1",
     ]
+
+
+@pytest.mark.redis
+async def test_batches_cross_real_redis_whole_and_in_order() -> None:
+    # given: a shard listening on a channel of its own (pub/sub ignores the database number)
+    url = settings.REDIS_URL or os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = aioredis.Redis.from_url(url)
+    shard = f"batching-test-{secrets.token_hex(4)}"
+    received: list[list[GatewayToShard]] = []
+    ready = asyncio.Event()
+    listener = asyncio.create_task(
+        listen_shard_channel(client, shard, lambda _, items: received.append(items), ready)
+    )
+    await asyncio.wait_for(ready.wait(), 5)
+    sender = RedisShardSender(client, shard, "gw-1", flush_window=0.004)
+    sent = [Attach("gw-1/1", 1, 1, 1, "json", None), *_moves(300), Detach("gw-1/1", "bye")]
+
+    try:
+        # when
+        for index, item in enumerate(sent):
+            sender.send(item)
+            if index % 50 == 0:
+                await asyncio.sleep(0.001)
+        await sender.close()
+        async with asyncio.timeout(5):
+            while sum(map(len, received)) < len(sent):
+                await asyncio.sleep(0.01)
+    finally:
+        listener.cancel()
+        await client.aclose()
+
+    # then
+    assert [item for batch in received for item in batch] == sent
+    assert len(received) <= 10
