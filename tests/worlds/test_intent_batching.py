@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from worlds.runtime import hub as hub_module
 from worlds.runtime.hub import GatewayHub
 from worlds.runtime.messages import (
     Attach,
@@ -187,3 +188,14 @@ async def test_batches_cross_real_redis_whole_and_in_order() -> None:
     # then
     assert [item for batch in received for item in batch] == sent
     assert len(received) <= 10
+
+
+async def test_stopping_the_hub_does_not_wait_forever_for_a_silent_redis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub_module, "SENDER_CLOSE_SECONDS", 0.05)
+    silent_redis: Any = RecordingRedis(publish_delay=60)
+    hub = GatewayHub(redis_client=silent_redis, intent_flush_window=LONG_WINDOW)
+    hub.send_to_shard("town-1", Detach("gw-1/1", "disconnect"))
+
+    await asyncio.wait_for(hub.stop(), 2)

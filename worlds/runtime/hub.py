@@ -36,6 +36,7 @@ WATCHDOG_PERIOD_SECONDS = 1.0
 # Attach travels over pub/sub and may be lost (e.g. a shard restarting): re-send it, it is
 # idempotent on the shard side.
 ATTACH_RETRY_SECONDS = 2.0
+SENDER_CLOSE_SECONDS = 2.0
 
 
 class HubConnection(Protocol):
@@ -105,8 +106,13 @@ class GatewayHub:
             task.cancel()
         self._tasks.clear()
         self._started = False
-        # Detaches of the sockets that just closed may still be buffered: hand them over.
-        await asyncio.gather(*(sender.close() for sender in self._senders.values()))
+        # Detaches of the sockets that just closed may still be buffered: hand them over, but
+        # a Redis that does not answer must not hold up the shutdown (reads never time out).
+        flushes = asyncio.gather(*(sender.close() for sender in self._senders.values()))
+        try:
+            await asyncio.wait_for(flushes, SENDER_CLOSE_SECONDS)
+        except TimeoutError:
+            logger.warning("gateway %s: buffered items to shards were not sent", self.gateway_id)
 
     # --- connections -------------------------------------------------------------------------
 
