@@ -285,6 +285,9 @@ WORLD_TRANSPORT = env.str("WORLD_TRANSPORT", default="")
 WORLD_AUTOSTART = env.bool("WORLD_AUTOSTART", default=True)
 WORLD_RECONNECT_GRACE_SECONDS = env.float("WORLD_RECONNECT_GRACE_SECONDS", default=30.0)
 WORLD_IDLE_TIMEOUT_SECONDS = env.float("WORLD_IDLE_TIMEOUT_SECONDS", default=15.0)
+# Redis transport: a gateway publishes its clients' intents to a shard at most this many ms after
+# the first one arrived (or at once when 512 are buffered); 0 = at the end of each loop turn.
+WORLD_INTENT_FLUSH_MS = env.float("WORLD_INTENT_FLUSH_MS", default=4.0)
 SHARD_HEARTBEAT_TIMEOUT_SECONDS = env.int("SHARD_HEARTBEAT_TIMEOUT_SECONDS", default=15)
 
 # Structured logs (mmo_platform/logging.py): LOG_FORMAT=json in production (one JSON object per

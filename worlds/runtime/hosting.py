@@ -48,7 +48,10 @@ def get_hub() -> GatewayHub:
             _hub = GatewayHub(bus=get_bus(), idle_timeout_seconds=idle)
         else:
             client = redis_client_for_transport()
-            _hub = GatewayHub(redis_client=client, idle_timeout_seconds=idle)
+            flush_ms = float(getattr(settings, "WORLD_INTENT_FLUSH_MS", 4.0))
+            _hub = GatewayHub(
+                redis_client=client, idle_timeout_seconds=idle, intent_flush_window=flush_ms / 1000
+            )
     return _hub
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from worlds.runtime.frames import error_bytes
 from worlds.runtime.messages import Attach, Control, Detach, GatewayToShard, Intent, ShardBatch
 from worlds.runtime.transport import (
+    INTENT_FLUSH_WINDOW_SECONDS,
     LocalBus,
     LocalShardSender,
     RedisShardSender,
@@ -35,6 +36,7 @@ WATCHDOG_PERIOD_SECONDS = 1.0
 # Attach travels over pub/sub and may be lost (e.g. a shard restarting): re-send it, it is
 # idempotent on the shard side.
 ATTACH_RETRY_SECONDS = 2.0
+SENDER_CLOSE_SECONDS = 2.0
 
 
 class HubConnection(Protocol):
@@ -61,12 +63,14 @@ class GatewayHub:
         bus: LocalBus | None = None,
         redis_client: aioredis.Redis | None = None,
         idle_timeout_seconds: float = 15.0,
+        intent_flush_window: float = INTENT_FLUSH_WINDOW_SECONDS,
     ) -> None:
         if (bus is None) == (redis_client is None):
             raise ValueError("a hub talks to shards either in memory or over Redis")
         self.bus, self.redis = bus, redis_client
         self.gateway_id = f"gw-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.idle_timeout_seconds = idle_timeout_seconds
+        self.intent_flush_window = intent_flush_window
         self.connections: dict[str, HubConnection] = {}
         self._senders: dict[str, ShardSender] = {}
         self._last_batch_from: dict[str, float] = {}
@@ -102,6 +106,13 @@ class GatewayHub:
             task.cancel()
         self._tasks.clear()
         self._started = False
+        # Detaches of the sockets that just closed may still be buffered: hand them over, but
+        # a Redis that does not answer must not hold up the shutdown (reads never time out).
+        flushes = asyncio.gather(*(sender.close() for sender in self._senders.values()))
+        try:
+            await asyncio.wait_for(flushes, SENDER_CLOSE_SECONDS)
+        except TimeoutError:
+            logger.warning("gateway %s: buffered items to shards were not sent", self.gateway_id)
 
     # --- connections -------------------------------------------------------------------------
 
@@ -131,7 +142,9 @@ class GatewayHub:
                 sender = LocalShardSender(self.bus, shard, self.gateway_id)
             else:
                 assert self.redis is not None
-                sender = RedisShardSender(self.redis, shard, self.gateway_id)
+                sender = RedisShardSender(
+                    self.redis, shard, self.gateway_id, flush_window=self.intent_flush_window
+                )
             self._senders[shard] = sender
         return sender
 

@@ -104,7 +104,7 @@ class ShardRunner:
             write=chat_write,
             interval=config.chat_flush_interval,
         )
-        self.inbox: deque[tuple[str, GatewayToShard]] = deque()
+        self.inbox: deque[GatewayToShard] = deque()
         self.seats: dict[str, Seat] = {}  # sim key -> seat
         self.key_by_conn: dict[str, str] = {}
         self.pending_controls: dict[str, list[Control]] = {}
@@ -125,9 +125,10 @@ class ShardRunner:
     # --- gateway input -----------------------------------------------------------------------
 
     def receive(self, gateway_id: str, items: list[GatewayToShard]) -> None:
-        """Called by the transport (any time, same loop): queue for the next tick."""
-        for item in items:
-            self.inbox.append((gateway_id, item))
+        """Called by the transport (any time, same loop): queue for the next tick.
+
+        The gateway is not kept: every item names its connection, which names the gateway."""
+        self.inbox.extend(items)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -256,7 +257,7 @@ class ShardRunner:
     def _apply_inbox(self, now: float) -> None:
         inbox = self.inbox
         while inbox:
-            _, item = inbox.popleft()
+            item = inbox.popleft()
             if isinstance(item, Intent):
                 self._apply_intent(item)
             elif isinstance(item, Attach):
