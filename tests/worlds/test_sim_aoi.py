@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import numpy as np
 import pytest
 
 from tests.worlds.test_sim_helpers import (
@@ -16,6 +17,8 @@ from tests.worlds.test_sim_helpers import (
     upd_ids,
 )
 from worlds.sim import FaceIntent
+from worlds.sim.aoi import InterestDelta
+from worlds.sim.zone import ZoneSim
 
 
 def small_view(**extra: float) -> Driver:
@@ -159,29 +162,42 @@ def test_one_frame_per_client_per_tick() -> None:
         assert len(conn_ids) == len(set(conn_ids)) == len(out.frames) == 20
 
 
-@pytest.mark.parametrize("visibility_ticks", [1, 4])
-def test_visibility_matches_brute_force_while_everyone_wanders(visibility_ticks: int) -> None:
+@pytest.mark.parametrize(
+    ("visibility_ticks", "move_every", "step"),
+    [
+        (1, 1, 0.28),
+        (4, 1, 0.28),
+        (1, 2, 0.6),  # a 10 Hz client at full speed: 0.6 tiles every other tick
+        (4, 2, 0.6),
+    ],
+)
+def test_visibility_matches_brute_force_while_everyone_wanders(
+    visibility_ticks: int, move_every: int, step: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rng = random.Random(3)
     driver = small_view(aoi_visibility_ticks=visibility_ticks)
     config = driver.sim.config
     # Re-evaluated every visibility_ticks: allow for what two walkers cover meanwhile.
-    lag = 2 * config.max_step_per_tick * (visibility_ticks - 1)
+    lag = config.visibility_lag_distance
     surely_seen = config.view_radius - lag
     never_seen = config.max_visible_distance
     assert (surely_seen, never_seen) == (
         (10.0, 12.0) if visibility_ticks == 1 else (10.0 - lag, 12.0 + lag)
     )
+    repairs = count_repairs(monkeypatch)
     count = 40
     for i in range(count):
         driver.join(f"c{i}", i + 1, "alpha", rng.uniform(60, 100), rng.uniform(60, 100))
     headings = [rng.uniform(0, 2 * math.pi) for _ in range(count)]
-    for _ in range(60):
-        for i in range(count):
+    driver.tick()
+    repairs.clear()  # the joins
+    for tick in range(60):
+        for i in range(count if tick % move_every == 0 else 0):
             if rng.random() < 0.1:
                 headings[i] = rng.uniform(0, 2 * math.pi)
             x, y = driver.position(f"c{i}")
-            nx = min(max(x + 0.28 * math.cos(headings[i]), 40.0), 120.0)
-            ny = min(max(y + 0.28 * math.sin(headings[i]), 40.0), 120.0)
+            nx = min(max(x + step * math.cos(headings[i]), 40.0), 120.0)
+            ny = min(max(y + step * math.sin(headings[i]), 40.0), 120.0)
             driver.move(f"c{i}", nx, ny)
         driver.tick()
         positions = {i + 1: driver.position(f"c{i}") for i in range(count)}
@@ -196,3 +212,31 @@ def test_visibility_matches_brute_force_while_everyone_wanders(visibility_ticks:
                     assert other in seen, (i, other, distance)
                 elif distance > never_seen:
                     assert other not in seen, (i, other, distance)
+    assert repairs == []  # walking, at 20 Hz or 10 Hz, never re-pairs anyone
+
+
+def count_repairs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Slots each tick re-pairs (the AOI's expensive path), recorded from every zone."""
+    repaired: list[int] = []
+    update = ZoneSim.update_interest
+
+    def recording(zone: ZoneSim, tick: int) -> InterestDelta:
+        repaired.extend(np.flatnonzero(zone.repair).tolist())
+        return update(zone, tick)
+
+    monkeypatch.setattr(ZoneSim, "update_interest", recording)
+    return repaired
+
+
+def test_a_burst_of_bunched_moves_is_re_paired_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = small_view()
+    driver.join("me", 1, "alpha", 60.0, 60.0)
+    driver.tick()
+    repairs = count_repairs(monkeypatch)
+    driver.move("me", 60.5, 60.0)
+    driver.tick()
+    driver.move("me", 61.0, 60.0)  # 1.0 tile over two ticks: past the two-tick bound (0.66)
+    driver.tick()
+
+    assert driver.position("me") == (61.0, 60.0)  # both moves were valid
+    assert len(repairs) == 1  # the second tick's, and only for "me"

@@ -4,7 +4,9 @@ The golden digests were recorded with the simulation core of commit 434de5b (bef
 structure changes of ADR 0024) by
 ``bench/sim_replay.py --players 250 --ticks 80 --digest`` (``--width 1000`` for the wide
 zone, whose 4-digit coordinates take another rendering path). An optimisation must not change
-them; a deliberate protocol change re-records them (and says so in its commit).
+them; a deliberate protocol change re-records them (and says so in its commit). Re-recorded
+once since: ADR 0026 (the AOI's step bound spans two ticks, so fewer movers are re-paired and
+some entities enter or leave a view a few ticks later, within the documented bounds).
 """
 
 from __future__ import annotations

@@ -12,10 +12,12 @@ How it stays cheap and still exact:
   hysteresis + margin`` when its candidate list was last built. Viewers are split into
   ``aoi_refresh_ticks`` groups by slot; each tick one group's lists are rebuilt (staggered, so no
   tick pays for all). Within that period two entities close in by at most
-  ``2 * max_step_per_tick * aoi_refresh_ticks`` <= margin (``SimConfig`` checks it), so no entity
-  inside the leave radius can be missing from the candidates.
-* An entity that steps farther than ``max_step_per_tick`` in one tick (a burst of bunched moves,
-  a spawn, a zone change) is *re-paired* at once: its pairs in both directions are rebuilt.
+  ``2 * SimConfig.displacement_bound(aoi_refresh_ticks)`` <= margin (``SimConfig`` checks it),
+  so no entity inside the leave radius can be missing from the candidates.
+* An entity that gets farther than ``aoi_step_bound`` from where it was at the end of the last
+  tick or of the one before (a burst of bunched moves, a jump; ADR 0026), or that spawns or
+  changes zone, is *re-paired* at once: its pairs in both directions are rebuilt. The bound spans
+  two ticks so that clients moving at 10 Hz, one step every other tick, are never re-paired.
 * The exact distance of a viewer's candidate pairs decides visibility: an entity enters at
   ``<= view_radius`` and stays until ``> view_radius + view_hysteresis``. Then at most
   ``aoi_cap`` entities per viewer stay visible, nearest first (already visible ones get a small
@@ -23,8 +25,8 @@ How it stays cheap and still exact:
   ``aoi_visibility_ticks`` ticks (staggered; 5 Hz by default, TrinityCore does 1 Hz) and at once
   for a viewer with new candidates (spawns, jumps, zone changes). So an entity is seen at most
   ``aoi_visibility_ticks - 1`` ticks after it came within view_radius, and is never sent beyond
-  ``leave_radius + 2 * max_step_per_tick * (aoi_visibility_ticks - 1)`` (``SimConfig.
-  max_visible_distance``). Visible entities' updates go out every tick.
+  ``leave_radius + visibility_lag_distance`` (``SimConfig.max_visible_distance``). Visible
+  entities' updates go out every tick.
 * In a crowd a viewer's candidate list is capped at ``candidate_cap`` (ADR 0025): when a rebuild
   finds more, it keeps every entity the viewer sees now, then the nearest others. So pairs,
   block swaps and visibility passes grow with viewers x cap, not viewers x crowd. A re-paired

@@ -68,13 +68,13 @@ class SimConfig:
             raise ValueError("aoi_refresh_ticks must be at least 1")
         if self.aoi_visibility_ticks < 1:
             raise ValueError("aoi_visibility_ticks must be at least 1")
-        # Between two rebuilds of a viewer's candidates both sides move at most one normal step
-        # per tick (a longer step re-pairs the mover at once), so the margin must cover that.
-        closing = 2 * self.max_step_per_tick * self.aoi_refresh_ticks
+        # Between two rebuilds of a viewer's candidates both sides move at most one step bound
+        # per two ticks (a longer move re-pairs the mover at once), so the margin must cover it.
+        closing = 2 * self.displacement_bound(self.aoi_refresh_ticks)
         if self.aoi_candidate_margin < closing:
             raise ValueError(
                 f"aoi_candidate_margin {self.aoi_candidate_margin} must be at least {closing} "
-                "(2 * max step per tick * aoi_refresh_ticks)"
+                "(2 * aoi_step_bound * ceil(aoi_refresh_ticks / 2))"
             )
 
     @property
@@ -83,8 +83,21 @@ class SimConfig:
 
     @property
     def max_step_per_tick(self) -> float:
-        """Longest move per tick handled incrementally by the AOI; longer ones re-pair."""
+        """How far an entity walking at full speed gets in one tick (with 10 % slack)."""
         return self.max_speed / self.tick_hz * 1.1
+
+    @property
+    def aoi_step_bound(self) -> float:
+        """Longest displacement over one tick and over two ticks that the AOI handles
+        incrementally; a longer one re-pairs the mover at once. Two ticks' worth of full-speed
+        walking, so a client sending a move every other tick (10 Hz, the usual rate) is never
+        re-paired, however its moves fall on ticks."""
+        return 2 * self.max_step_per_tick
+
+    def displacement_bound(self, ticks: int) -> float:
+        """How far an entity that is not re-paired can get in ``ticks`` ticks: the span splits
+        into two-tick pieces (and one single tick when odd), each within ``aoi_step_bound``."""
+        return self.aoi_step_bound * ((ticks + 1) // 2)
 
     @property
     def candidate_cap(self) -> int:
@@ -98,8 +111,12 @@ class SimConfig:
     @property
     def max_visible_distance(self) -> float:
         """No entity farther than this is ever in a client's view (see aoi.py)."""
-        lag = self.aoi_visibility_ticks - 1
-        return self.leave_radius + 2 * self.max_step_per_tick * lag
+        return self.leave_radius + self.visibility_lag_distance
+
+    @property
+    def visibility_lag_distance(self) -> float:
+        """How far two entities can close in or move apart between two visibility passes."""
+        return 2 * self.displacement_bound(self.aoi_visibility_ticks - 1)
 
     @property
     def candidate_radius(self) -> float:

@@ -52,6 +52,11 @@ class ZoneSim:
         self.capacity = 0
         self.xs: FloatArray = np.zeros(0)
         self.ys: FloatArray = np.zeros(0)
+        # Positions at the end of the last two ticks: the AOI's step bound spans two ticks.
+        self.xs_one_tick_ago: FloatArray = np.zeros(0)
+        self.ys_one_tick_ago: FloatArray = np.zeros(0)
+        self.xs_two_ticks_ago: FloatArray = np.zeros(0)
+        self.ys_two_ticks_ago: FloatArray = np.zeros(0)
         self.facing: IntArray = np.zeros(0, np.int64)
         self.entity_ids: IntArray = np.zeros(0, np.int64)
         self.generation: IntArray = np.zeros(0, np.int64)
@@ -109,6 +114,10 @@ class ZoneSim:
 
         self.xs = grown(self.xs, 0.0)
         self.ys = grown(self.ys, 0.0)
+        self.xs_two_ticks_ago = grown(self.xs_two_ticks_ago, np.nan)
+        self.ys_two_ticks_ago = grown(self.ys_two_ticks_ago, np.nan)
+        self.xs_one_tick_ago = grown(self.xs_one_tick_ago, np.nan)
+        self.ys_one_tick_ago = grown(self.ys_one_tick_ago, np.nan)
         self.facing = grown(self.facing, 0)
         self.entity_ids = grown(self.entity_ids, 0)
         self.generation = grown(self.generation, 0)
@@ -146,6 +155,13 @@ class ZoneSim:
         slot = self._free.pop()
         self.xs[slot] = x
         self.ys[slot] = y
+        for past in (
+            self.xs_one_tick_ago,
+            self.ys_one_tick_ago,
+            self.xs_two_ticks_ago,
+            self.ys_two_ticks_ago,
+        ):
+            past[slot] = np.nan  # a new entity: nothing to compare its first steps with
         self.facing[slot] = facing
         self.entity_ids[slot] = player.entity_id
         self.renderer.set_entity_id(slot, player.entity_id)
@@ -254,19 +270,27 @@ class ZoneSim:
         generations = self.generation[slots]
         later = self._later_moves
         self._first_slots, self._first_moves, self._later_moves = [], [], []
-        start_x = self.xs.copy()
-        start_y = self.ys.copy()
         touched = [self._apply_batch(now, slots, generations, moves, outcome)]
         for batch_slots, batch_generations, batch_moves in _later_batches(later):
             touched.append(
                 self._apply_batch(now, batch_slots, batch_generations, batch_moves, outcome)
             )
-        moved_slots = np.concatenate(touched)
-        step_x = self.xs[moved_slots] - start_x[moved_slots]
-        step_y = self.ys[moved_slots] - start_y[moved_slots]
-        long_step = step_x * step_x + step_y * step_y > self.config.max_step_per_tick**2
-        self.repair[moved_slots[long_step]] = True
+        self._repair_long_steps(np.concatenate(touched))
         return outcome
+
+    def _repair_long_steps(self, moved_slots: IntArray) -> None:
+        """Re-pair movers that got farther than the AOI's step bound since the end of the last
+        tick or of the one before (a burst of bunched moves, a jump). NaN (a slot filled since
+        then) compares false: such a slot was re-paired when it was filled."""
+        bound2 = self.config.aoi_step_bound**2
+        xs, ys = self.xs[moved_slots], self.ys[moved_slots]
+        for past_x, past_y in (
+            (self.xs_one_tick_ago, self.ys_one_tick_ago),
+            (self.xs_two_ticks_ago, self.ys_two_ticks_ago),
+        ):
+            step_x = xs - past_x[moved_slots]
+            step_y = ys - past_y[moved_slots]
+            self.repair[moved_slots[step_x * step_x + step_y * step_y > bound2]] = True
 
     def _apply_batch(
         self,
@@ -381,6 +405,10 @@ class ZoneSim:
             self._render_stale = stale if self._render_stale is None else stale | self._render_stale
         self._rendered = False
         self.last_acked[:] = self.last_seq
+        self.xs_two_ticks_ago, self.xs_one_tick_ago = self.xs_one_tick_ago, self.xs_two_ticks_ago
+        self.ys_two_ticks_ago, self.ys_one_tick_ago = self.ys_one_tick_ago, self.ys_two_ticks_ago
+        self.xs_one_tick_ago[:] = self.xs
+        self.ys_one_tick_ago[:] = self.ys
         self.moved[:] = False
         self.repair[:] = False
         self.removed[:] = False
