@@ -47,6 +47,9 @@ class WorldClient:
         # from the very first frame when ``track_entities`` (tests, behaviours).
         self.track_entities = track_entities
         self.entities: dict[int, dict[str, Any]] = {}
+        # Called after ``on_frame`` with every decoded frame; behaviours (``Walker``) listen here
+        # so that a test may still set ``on_frame`` freely.
+        self.frame_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.seq = 0
         self.acked = 0
         self.frames_received = 0
@@ -167,6 +170,8 @@ class WorldClient:
             self._track(frame)
         if self.on_frame is not None:
             self.on_frame(frame)
+        for listener in self.frame_listeners:
+            listener(frame)
 
     def _track(self, frame: dict[str, Any]) -> None:
         if frame.get("t") == "welcome" or any(
