@@ -28,7 +28,7 @@ try:  # the C helper that ships with websockets: ~30x faster than the Python fal
     from websockets.speedups import apply_mask as _apply_mask
 except ImportError:  # pragma: no cover - websockets is a dependency, speedups almost always built
 
-    def _apply_mask(data: bytes, mask: bytes) -> bytes:
+    def _apply_mask(data: bytes | bytearray | memoryview, mask: bytes | bytearray) -> bytes:
         repeated = (mask * (len(data) // 4 + 1))[: len(data)]
         return (int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
             len(data), "big"
@@ -275,7 +275,8 @@ async def open_connection(
 ) -> WireProtocol:
     """Connect to a ws:// or wss:// URL and finish the opening handshake."""
     parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+    host = parts.hostname
+    if parts.scheme not in ("ws", "wss") or not host:
         raise ValueError(f"not a WebSocket URL: {url!r}")
     secure = parts.scheme == "wss"
     port = parts.port or (443 if secure else 80)
@@ -284,7 +285,7 @@ async def open_connection(
     async def connect() -> WireProtocol:
         _, protocol = await loop.create_connection(
             lambda: WireProtocol(url, on_message, max_size),
-            parts.hostname,
+            host,
             port,
             ssl=ssl.create_default_context() if secure else None,
         )
