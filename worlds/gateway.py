@@ -189,10 +189,12 @@ class WorldConsumer(AsyncWebsocketConsumer):
         self.attached = False
         self.closed = False
         self.last_receive = time.monotonic()
-        await self.accept()
+        # Before the accept: the client sends no frame until it has the handshake answer, so
+        # the fast intake sees the stream from its first frame (ADR 0052).
         self._socket_writer = SocketWriter.for_asgi_send(self.base_send)
         if self._socket_writer is not None:
             self._socket_writer.take_messages(self.take_intent_now)
+        await self.accept()
         self._hello_timer = asyncio.get_running_loop().call_later(
             HELLO_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(self._hello_timeout())
         )

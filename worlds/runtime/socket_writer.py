@@ -17,11 +17,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import struct
-from collections.abc import Callable
 from typing import Any
 
-# (payload, is_text) -> True when taken; False: deliver it the ASGI way
-MessageTaker = Callable[[bytes, bool], bool]
+from worlds.runtime.socket_reader import ClientFrameReader, MessageTaker
 
 # A client that leaves this much unwritten is not reading: it is dropped rather than buffered
 # without bound (the next tick supersedes every frame it has not read anyway).
@@ -81,12 +79,15 @@ class SocketWriter:
     def take_messages(self, taker: MessageTaker) -> None:
         """Offer every whole message to ``taker`` before uvicorn queues it for ASGI ``receive``.
 
-        Through ASGI an intent costs a queue put, a ``pause_reading`` and a ``resume_reading``
-        (two epoll changes), a task wake-up and the consumer's lock. A message the taker
-        declines, or any message while the ASGI queue still holds older ones (order), takes the
-        usual way.
+        Through ASGI an intent costs websockets' frame parser, a queue put, a ``pause_reading``
+        and a ``resume_reading`` (two epoll changes), a task wake-up and the consumer's lock. A
+        message the taker declines, or any message while the ASGI queue still holds older ones
+        (order), takes the usual way. Best: a ``ClientFrameReader`` in front of the parser (call
+        this before the handshake is answered); else the message is offered once parsed.
         """
         protocol = self._protocol
+        if ClientFrameReader.install(protocol, taker):
+            return
         deliver_via_asgi = protocol.send_receive_event_to_app
 
         def offer() -> None:
