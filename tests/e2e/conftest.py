@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import uvicorn
+import uvloop
 from channels.layers import channel_layers
 from django.test import override_settings
 
@@ -80,7 +81,7 @@ def live_world(
             timeout_graceful_shutdown=15,  # as manage.py serve
         )
         server = uvicorn.Server(config)
-        loop = asyncio.new_event_loop()
+        loop = uvloop.new_event_loop()  # as manage.py serve runs
         thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
         thread.start()
         deadline = time.monotonic() + 20

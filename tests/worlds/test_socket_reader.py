@@ -29,20 +29,33 @@ def client_frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool 
     return header + mask + apply_mask(payload, mask)
 
 
+class FakeParser:
+    """websockets' connection as the reader sees it: ``receive_data`` records what passes."""
+
+    def __init__(self) -> None:
+        self.reader = SimpleNamespace(buffer=bytearray())
+        self.events: list[object] = []
+        self.behind = bytearray()
+
+    def receive_data(self, data: bytes) -> None:
+        self.behind += data
+
+
 @dataclass
 class FakeProtocol:
-    """What the reader reads of uvicorn's protocol; ``data_received`` records what passes."""
+    """What the reader reads of uvicorn's protocol; ``data_received`` is uvicorn's, in short."""
 
     close_sent: bool = False
     frames: list[bytes] = field(default_factory=list)
     queue: asyncio.Queue[object] = field(default_factory=asyncio.Queue)
-    behind: bytearray = field(default_factory=bytearray)
-    conn: SimpleNamespace = field(
-        default_factory=lambda: SimpleNamespace(reader=SimpleNamespace(buffer=bytearray()))
-    )
+    conn: FakeParser = field(default_factory=FakeParser)
 
     def data_received(self, data: bytes) -> None:
-        self.behind += data
+        self.conn.receive_data(data)
+
+    @property
+    def behind(self) -> bytearray:
+        return self.conn.behind
 
 
 def reader_on(protocol: FakeProtocol, decline: bytes = b"decline") -> list[tuple[bytes, bool]]:
@@ -131,10 +144,22 @@ def test_after_the_close_everything_goes_behind_including_a_partial_frame() -> N
     assert protocol.behind == frame
 
 
+def test_nothing_overtakes_frames_parsed_but_not_yet_handled() -> None:
+    protocol = FakeProtocol()
+    taken = reader_on(protocol)
+    protocol.conn.events.append("an earlier frame uvicorn has yet to handle")
+    frame = client_frame(1, b"move")
+
+    protocol.data_received(frame)
+
+    assert taken == []
+    assert protocol.behind == frame
+
+
 def test_no_reader_when_the_parser_already_holds_bytes() -> None:
     protocol = FakeProtocol()
     protocol.conn.reader.buffer += b"\x81"
-    original = protocol.data_received
+    original = protocol.conn.receive_data
 
     assert not ClientFrameReader.install(protocol, lambda payload, text: True)
-    assert protocol.data_received == original
+    assert protocol.conn.receive_data == original

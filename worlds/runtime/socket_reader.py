@@ -3,7 +3,9 @@
 uvicorn's ``websockets-sansio`` protocol parses every client frame with websockets' generator
 based parser and hands the message to the app through an ``asyncio.Queue`` (pausing and resuming
 the socket's reading around each). At 10 intents/s per player that parser alone was a tenth of
-the gateway's CPU. This reader sits in front of it, in ``data_received``:
+the gateway's CPU. This reader sits in front of that parser (it replaces the websockets
+connection's ``receive_data``, which uvicorn's ``data_received`` calls; ``data_received`` itself
+cannot be replaced, uvloop binds it when the connection opens):
 
 - it splits the byte stream into whole frames itself (a partial frame waits for its rest, so the
   protocol behind only ever sees whole frames and stays aligned);
@@ -42,7 +44,7 @@ class ClientFrameReader:
     def __init__(self, protocol: Any, taker: MessageTaker) -> None:
         self._protocol = protocol
         self._taker = taker
-        self._deliver: Callable[[bytes], None] = protocol.data_received
+        self._deliver: Callable[[bytes], None] = protocol.conn.receive_data
         self._pending = bytearray()
         self._passthrough = False
 
@@ -50,10 +52,11 @@ class ClientFrameReader:
     def install(cls, protocol: Any, taker: MessageTaker) -> bool:
         """Put a reader in front of ``protocol``; False when its parser already holds bytes
         (a client that sent frames before the handshake answer), so alignment is unknown."""
-        buffered = getattr(getattr(getattr(protocol, "conn", None), "reader", None), "buffer", None)
-        if buffered is None or len(buffered):
+        connection = getattr(protocol, "conn", None)
+        buffered = getattr(getattr(connection, "reader", None), "buffer", None)
+        if buffered is None or len(buffered) or not hasattr(connection, "events"):
             return False
-        protocol.data_received = cls(protocol, taker).data_received
+        connection.receive_data = cls(protocol, taker).data_received
         return True
 
     def data_received(self, data: bytes) -> None:
@@ -105,7 +108,9 @@ class ClientFrameReader:
         if first & 0xF0 != _FIN_NO_RSV or opcode not in (_OPCODE_TEXT, _OPCODE_BINARY):
             return False
         protocol = self._protocol
-        if protocol.frames or not protocol.queue.empty():  # a fragment, or older messages
+        # Not past a fragment being assembled, older frames parsed but not yet handled (uvicorn
+        # handles them after this call returns), or messages queued for the consumer.
+        if protocol.frames or protocol.conn.events or not protocol.queue.empty():
             return False
         mask = bytes(buffer[offset + header - 4 : offset + header])
         payload = apply_mask(buffer[offset + header : end], mask)
