@@ -52,7 +52,7 @@ class ClientFrameReader:
     def install(cls, protocol: Any, taker: MessageTaker) -> bool:
         """Put a reader in front of ``protocol``; False when its parser already holds bytes
         (a client that sent frames before the handshake answer), so alignment is unknown."""
-        connection = getattr(protocol, "conn", None)
+        connection: Any = getattr(protocol, "conn", None)
         buffered = getattr(getattr(connection, "reader", None), "buffer", None)
         if buffered is None or len(buffered) or not hasattr(connection, "events"):
             return False
