@@ -134,8 +134,12 @@ class WireProtocol(asyncio.Protocol):
             self.send_frame(OP_TEXT, data.encode("utf-8"))
         else:
             self.send_frame(OP_BINARY, data)
+        await self.drained()
+
+    async def drained(self) -> None:
+        """Wait while the transport's buffer is over its high-water mark (a stream's drain)."""
         if self._writable is not None and not self._writable.done():
-            await self._writable  # the kernel buffer is full: wait, as a stream writer's drain
+            await self._writable
 
     def send_frame(self, opcode: int, payload: bytes) -> None:
         transport = self._transport

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import ormsgpack
 
-from mmo_client.wire import ConnectionLost, WireProtocol, open_connection
+from mmo_client.wire import OP_BINARY, OP_TEXT, ConnectionLost, WireProtocol, open_connection
 
 _ACK_PREFIX = re.compile(rb'"ack":(-?\d+)')
 
@@ -104,22 +104,31 @@ class WorldClient:
 
     async def send(self, kind: str, **fields: Any) -> int:
         """Send an intent; returns its sequence number."""
+        seq = self.send_now(kind, **fields)
+        await self._connected().drained()
+        return seq
+
+    def send_now(self, kind: str, **fields: Any) -> int:
+        """Send an intent without waiting for a full socket buffer to drain (many bots on one
+        event loop); returns its sequence number. ``ConnectionLost`` once closed."""
+        socket = self._connected()
         self.seq += 1
         frame = {"t": kind, "seq": self.seq, **fields}
         self._sent_at[self.seq] = time.perf_counter()
-        await self.send_raw(self._encode(frame))
+        if self.encoding == "msgpack":
+            socket.send_frame(OP_BINARY, ormsgpack.packb(frame))
+        else:  # JSON travels as text; orjson's bytes are UTF-8 already
+            socket.send_frame(OP_TEXT, orjson.dumps(frame))
         return self.seq
 
     async def send_raw(self, data: str | bytes) -> None:
         """Send one frame as is (str: a text frame); ``ConnectionLost`` once closed."""
+        await self._connected().send(data)
+
+    def _connected(self) -> WireProtocol:
         if self._socket is None:
             raise ConnectionLost("not connected")
-        await self._socket.send(data)
-
-    def _encode(self, frame: dict[str, Any]) -> str | bytes:
-        if self.encoding == "msgpack":
-            return ormsgpack.packb(frame)
-        return orjson.dumps(frame).decode()
+        return self._socket
 
     # --- receiving ---------------------------------------------------------------------------
 
