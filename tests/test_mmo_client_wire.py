@@ -14,22 +14,14 @@ from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader as FrameReader
 
 from mmo_client.wire import ConnectionLost, HandshakeFailed, open_connection
+from tests.ws_frames import ws_frame
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 def server_frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = False) -> bytes:
-    first = (0x80 if fin else 0) | opcode
-    mask_bit = 0x80 if masked else 0
-    length = len(payload)
-    if length < 126:
-        header = struct.pack("!BB", first, mask_bit | length)
-    elif length < 1 << 16:
-        header = struct.pack("!BBH", first, mask_bit | 126, length)
-    else:
-        header = struct.pack("!BBQ", first, mask_bit | 127, length)
-    return header + (b"\0\0\0\0" if masked else b"") + payload
+    return ws_frame(opcode, payload, fin=fin, mask=b"\0\0\0\0" if masked else None)
 
 
 async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

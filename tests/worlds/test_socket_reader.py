@@ -4,29 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import struct
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from websockets.speedups import apply_mask
-
+from tests.ws_frames import ws_frame
 from worlds.runtime.socket_reader import PASSTHROUGH_BYTES, ClientFrameReader
 
 
 def client_frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True) -> bytes:
-    first = (0x80 if fin else 0) | opcode
-    length = len(payload)
-    mask_bit = 0x80 if masked else 0
-    if length < 126:
-        header = struct.pack("!BB", first, mask_bit | length)
-    elif length < 1 << 16:
-        header = struct.pack("!BBH", first, mask_bit | 126, length)
-    else:
-        header = struct.pack("!BBQ", first, mask_bit | 127, length)
-    if not masked:
-        return header + payload
-    mask = os.urandom(4)
-    return header + mask + apply_mask(payload, mask)
+    return ws_frame(opcode, payload, fin=fin, mask=os.urandom(4) if masked else None)
 
 
 class FakeParser:
