@@ -125,10 +125,25 @@ class ShardRunner:
     # --- gateway input -----------------------------------------------------------------------
 
     def receive(self, gateway_id: str, items: list[GatewayToShard]) -> None:
-        """Called by the transport (any time, same loop): queue for the next tick.
+        """Called by the transport (any time between ticks, same loop).
 
-        The gateway is not kept: every item names its connection, which names the gateway."""
-        self.inbox.extend(items)
+        Intents are decoded and queued in the sim at once, so the next tick only applies them
+        (ADR 0053: off the tick's critical path). Anything else (attach, detach, refresh) and
+        every item behind it waits in the inbox for the tick, in arrival order. The gateway is
+        not kept: every item names its connection, which names the gateway."""
+        inbox = self.inbox
+        if inbox or self._stopping.is_set():
+            inbox.extend(items)
+            return
+        for index, item in enumerate(items):
+            if not isinstance(item, Intent):
+                inbox.extend(items[index:])
+                return
+            try:
+                self._apply_intent(item)
+            except Exception:  # a bug in one intent must not stop the shard's listener
+                logger.exception("shard %s: intent from %s failed", self.name, item.conn_id)
+                metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
