@@ -177,6 +177,7 @@ class Deployment:
     server_cpus: str | None
     tag: str
     port: int = 0
+    gateways: int = 1  # uvicorn processes sharing the port (production)
     env: dict[str, str] = field(default_factory=dict)
     processes: list[ServerProcess] = field(default_factory=list)
 
@@ -242,11 +243,15 @@ class Deployment:
                 str(ROOT / ".venv" / "bin" / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
                 "--verbosity", "0", "mmo_platform.asgi:application",
             ]  # fmt: skip
-        else:
-            command = [
-                PYTHON, "manage.py", "serve", "--port", str(self.port), "--log-level", "warning",
-            ]  # fmt: skip
-        self._spawn("gateway", command, env, None)
+            self._spawn("gateway", command, env, None)
+            return
+        command = [
+            PYTHON, "manage.py", "serve", "--port", str(self.port), "--log-level", "warning",
+        ]  # fmt: skip
+        if self.gateways > 1:
+            command.append("--reuse-port")
+        for number in range(1, self.gateways + 1):
+            self._spawn("gateway" if number == 1 else f"gateway{number}", command, env, None)
 
     def _spawn(
         self, name: str, command: list[str], env: dict[str, str], metrics: str | None
@@ -546,6 +551,17 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def listeners(port: int) -> int:
+    """Listening TCP sockets on ``port`` (several with SO_REUSEPORT), from /proc/net/tcp."""
+    wanted = f":{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1].endswith(wanted) and row.split()[3] == "0A")
+
+
+def gateways_listening(deployment: Deployment) -> bool:
+    return listeners(deployment.port) >= deployment.gateways
+
+
 def run_once(deployment: Deployment, players: int, args: argparse.Namespace) -> dict[str, Any]:
     deployment.port = free_port()
     tag = f"{deployment.tag}_n{players}"
@@ -566,7 +582,7 @@ def run_once(deployment: Deployment, players: int, args: argparse.Namespace) -> 
     started = time.monotonic()
     deployment.start(players, tickets, {})
     try:
-        wait_for(lambda: port_open(deployment.port), 120, "the server port", deployment)
+        wait_for(lambda: gateways_listening(deployment), 120, "the server port", deployment)
         if deployment.kind == "production":
             run_checked(
                 [PYTHON, "bench/world_setup.py", "tickets", "--players", str(players),
@@ -699,6 +715,12 @@ def main() -> None:
     parser.add_argument("--deployment", choices=["embedded", "production"], default="embedded")
     parser.add_argument("--gateway", choices=["uvicorn", "daphne"], default="uvicorn")
     parser.add_argument("--shards", type=int, choices=[1, 2], default=1)
+    parser.add_argument(
+        "--gateways",
+        type=int,
+        default=1,
+        help="production: uvicorn gateway processes sharing the port (serve --reuse-port)",
+    )
     parser.add_argument("--scenario", choices=["aoi", "crowd"], default="aoi")
     parser.add_argument("--players", type=int, nargs="*", default=[100, 250, 500, 1000, 2000])
     parser.add_argument("--bot-procs", type=int, default=int(os.environ.get("BOT_PROCS", 2)))
@@ -750,12 +772,15 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.deployment == "embedded" and args.gateway == "daphne":
         parser.error("daphne has no ASGI lifespan, so it cannot host the embedded world")
+    if args.gateways > 1 and (args.deployment == "embedded" or args.gateway == "daphne"):
+        parser.error("--gateways > 1 needs the production deployment with uvicorn gateways")
     tag = "_".join(
         part
         for part in (
             args.deployment[:4],
             args.gateway if args.deployment == "production" else "",
             f"{args.shards}sh" if args.deployment == "production" else "",
+            f"{args.gateways}gw" if args.gateways > 1 else "",
             args.scenario,
             f"s{args.server_cpus}b{args.bot_cpus}" if args.server_cpus or args.bot_cpus else "",
             "prof" if args.profile else "",
@@ -766,6 +791,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     deployment = Deployment(
         args.deployment, args.gateway, args.shards, args.scenario, args.server_cpus, tag
     )
+    deployment.gateways = args.gateways
     deployment.env = deployment.base_env()
     run_checked(
         [PYTHON, "bench/world_setup.py", "content", "--dir", str(CONTENT_DIR)], dict(os.environ), 60

@@ -3,13 +3,18 @@
 uvicorn over daphne: it speaks the ASGI lifespan protocol (the embedded world starts and saves
 through it) and used a quarter of daphne's CPU per WebSocket frame here (ADR 0050,
 docs/benchmarks.md). Ctrl-C / SIGTERM stop accepting, close sockets, save the world, exit.
+
+``--reuse-port`` (production only) binds with ``SO_REUSEPORT``, so several gateway processes
+can serve one port and the kernel spreads new connections over them (ADR 0053). Embedded mode
+refuses it: each process would host a world of its own.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -19,15 +24,28 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--log-level", default="info")
+        parser.add_argument(
+            "--reuse-port",
+            action="store_true",
+            help="bind with SO_REUSEPORT so several gateway processes share the port "
+            "(production, WORLD_TRANSPORT=redis, only)",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, log_level: str, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, log_level: str, reuse_port: bool, **options: Any
+    ) -> None:
         import uvicorn
 
         from mmo_platform import asgi
+        from worlds.runtime.hosting import world_transport
 
+        if reuse_port and world_transport() == "local":
+            raise CommandError(
+                "--reuse-port needs the production world (REDIS_URL / WORLD_TRANSPORT=redis): "
+                "embedded processes sharing a port would each run a world of their own"
+            )
         asgi.GC_TUNING_AFTER_STARTUP = True
-        self.stdout.write(f"mmo_platform serving on http://{host}:{port}/  (Ctrl-C stops)")
-        uvicorn.run(
+        config = uvicorn.Config(
             "mmo_platform.asgi:application",
             host=host,
             port=port,
@@ -39,3 +57,19 @@ class Command(BaseCommand):
             log_level=log_level,
             timeout_graceful_shutdown=15,
         )
+        sockets = [shared_port_socket(host, port)] if reuse_port else None
+        self.stdout.write(f"mmo_platform serving on http://{host}:{port}/  (Ctrl-C stops)")
+        uvicorn.Server(config).run(sockets=sockets)
+
+
+def shared_port_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other processes may bind too (SO_REUSEPORT): the kernel hashes each
+    new connection to one of them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
