@@ -4,6 +4,7 @@ nothing on shutdown (``RedisShardSender``; no Redis needed: the client is a reco
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 from typing import Any
@@ -199,3 +200,34 @@ async def test_stopping_the_hub_does_not_wait_forever_for_a_silent_redis(
     hub.send_to_shard("town-1", Detach("gw-1/1", "disconnect"))
 
     await asyncio.wait_for(hub.stop(), 2)
+
+
+@pytest.mark.redis
+async def test_listening_never_renders_messages_for_redis_pys_debug_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given: redis-py's push-response logger enabled, and a shard listening on a channel
+    url = settings.REDIS_URL or os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = aioredis.Redis.from_url(url, protocol=3)  # RESP3: pub/sub messages are pushes
+    shard = f"push-log-test-{secrets.token_hex(4)}"
+    received: list[list[GatewayToShard]] = []
+    ready = asyncio.Event()
+    caplog.set_level(logging.DEBUG, logger="push_response")
+    listener = asyncio.create_task(
+        listen_shard_channel(client, shard, lambda _, items: received.append(items), ready)
+    )
+    try:
+        await asyncio.wait_for(ready.wait(), 5)
+        # when a batch arrives
+        sender = RedisShardSender(client, shard, "gw-1", flush_window=0.0)
+        sender.send(_moves(1)[0])
+        await sender.close()
+        async with asyncio.timeout(5):
+            while not received:
+                await asyncio.sleep(0.01)
+    finally:
+        listener.cancel()
+        await client.aclose()
+    # then it was delivered, and no copy of it was turned into a log line
+    assert received == [_moves(1)]
+    assert not [record for record in caplog.records if record.name == "push_response"]
