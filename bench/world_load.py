@@ -105,6 +105,25 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
+def machine_steal_seconds() -> float:
+    """CPU time the hypervisor gave to other guests while this one wanted it (all cores)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    return int(fields[7]) / CLOCK_TICKS
+
+
+def speed_probe_ms() -> float:
+    """Best of three timings of a fixed pure-Python loop: this shared host's CPU speed varies
+    by a quarter between runs with no steal time shown, so each run records it (lower = faster)."""
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(1_000_000):
+            total += number
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def wait_until_quiet(max_busy_pct: float, max_wait: float) -> float:
     """Wait (at most ``max_wait`` s) until the rest of the machine uses under ``max_busy_pct`` %
     of one core over 3 s (other helpers' test suites share these 2 cores). Returns that %."""
@@ -420,6 +439,7 @@ async def measure(
         cpu0 = {pid: cpu_seconds(pid) for pid in [*server_pids, *bot_pids]}
         redis0 = cpu_seconds(rpid) if rpid else 0.0
         busy0 = machine_busy_seconds()
+        steal0 = machine_steal_seconds()
         started = time.monotonic()
         for bot in bots:
             await tell(bot, "start")
@@ -431,6 +451,7 @@ async def measure(
         cpu1 = {pid: cpu_seconds(pid) for pid in [*server_pids, *bot_pids]}
         redis1 = cpu_seconds(rpid) if rpid else 0.0
         busy1 = machine_busy_seconds()
+        steal1 = machine_steal_seconds()
         metrics1 = scrape(deployment)
         memory = [memory_mb(pid) for pid in server_pids]
         results = [await read_event(bot, 60) for bot in bots]
@@ -495,6 +516,8 @@ async def measure(
         "server_peak_rss_mb": round(sum(m[1] for m in memory)),
         "bot_cpu_pct": round(sum(cpu1[p] - cpu0[p] for p in bot_pids) / window * 100, 1),
         "other_processes_cpu_pct": round((busy1 - busy0 - ours) / window * 100, 1),
+        # a noisy host: time the hypervisor ran other guests (counted in the line above too)
+        "steal_pct": round((steal1 - steal0) / window * 100, 1),
         "bot_loop_lag_p99_ms": max((r["loop_lag_p99_ms"] or 0) for r in results),
         "tick_mean_ms": _rounded(delta("mmo_tick_duration_seconds_sum") / ticks * 1000, 2)
         if ticks
@@ -810,10 +833,12 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     for players in args.players:
         quiet = wait_until_quiet(args.quiet_pct, args.quiet_wait) if args.quiet_wait else None
         load = os.getloadavg()[0]
+        probe_before = speed_probe_ms()
         try:
             result = run_once(deployment, players, args)
         except Exception as error:  # one failed size must not hide the others
             result = {"failed": f"{type(error).__name__}: {error}"[:2000]}
+        result["speed_probe_ms"] = [probe_before, speed_probe_ms()]
         record = {
             "tag": tag,
             "command": " ".join(sys.argv),
@@ -833,6 +858,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
             print(f"| {players:,} | FAILED: {result['failed'][:300]} |", flush=True)
         else:
             print(table_row(players, result), flush=True)
+            print(
+                f"  by process: {result['server_cpu_by_process']}; other processes "
+                f"{result['other_processes_cpu_pct']} % (host steal {result['steal_pct']} %); "
+                f"speed probe before/after {result['speed_probe_ms']} ms",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
