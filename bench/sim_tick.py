@@ -32,6 +32,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.plains import plains_rows, plains_zone  # noqa: E402
+from bench.speed_probe import speed_probe_ms  # noqa: E402
 from worlds.sim import (  # noqa: E402 - after the path set-up, so the script runs from anywhere
     MoveIntent,
     PlayerState,
@@ -263,6 +264,7 @@ def main() -> None:
         "seen = mean entities visible per client"
     )
     print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"speed probe (bench/speed_probe.py; lower = faster machine): {speed_probe_ms()} ms")
 
 
 if __name__ == "__main__":

@@ -111,19 +111,6 @@ def machine_steal_seconds() -> float:
     return int(fields[7]) / CLOCK_TICKS
 
 
-def speed_probe_ms() -> float:
-    """Best of three timings of a fixed pure-Python loop: this shared host's CPU speed varies
-    by a quarter between runs with no steal time shown, so each run records it (lower = faster)."""
-    best = math.inf
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for number in range(1_000_000):
-            total += number
-        best = min(best, time.perf_counter() - started)
-    return round(best * 1000, 1)
-
-
 def wait_until_quiet(max_busy_pct: float, max_wait: float) -> float:
     """Wait (at most ``max_wait`` s) until the rest of the machine uses under ``max_busy_pct`` %
     of one core over 3 s (other helpers' test suites share these 2 cores). Returns that %."""
@@ -821,6 +808,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     )
     ensure_database(deployment)
     sys.path.insert(0, str(ROOT))
+    from bench.speed_probe import speed_probe_ms
+
     if args.logins:
         result = run_logins(deployment, args)
         record = {"tag": tag, "command": " ".join(sys.argv), "logins": args.logins, **result}
