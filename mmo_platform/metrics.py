@@ -91,6 +91,12 @@ BYTES_OUT = Counter(
     "Bytes of state frames sent to clients.",
     ["shard"],
 )
+GC_PAUSE_SECONDS = Histogram(
+    "mmo_gc_pause_seconds",
+    "Pauses of CPython's cyclic garbage collector in a server process (the event loop stops).",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+)
 RTT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
 RTT_SECONDS = Histogram(
     "mmo_rtt_seconds",

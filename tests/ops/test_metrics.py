@@ -28,6 +28,7 @@ LISTED_FAMILIES = {
     "mmo_frames_out_total": "counter",
     "mmo_bytes_out_total": "counter",
     "mmo_rtt_seconds": "histogram",
+    "mmo_gc_pause_seconds": "histogram",
     "mmo_intents_rejected_total": "counter",
     "mmo_chat_messages_total": "counter",
     "mmo_economy_transactions_total": "counter",
