@@ -324,7 +324,8 @@ def redis_flush_bench_db() -> None:
 
 _SAMPLE = re.compile(
     r"^(mmo_frames_out_total|mmo_tick_duration_seconds_(?:sum|count)|mmo_tick_overruns_total"
-    r"|mmo_bytes_out_total)\{[^}]*\}\s+([0-9.eE+-]+)$",
+    r"|mmo_bytes_out_total|mmo_gc_pause_seconds_(?:sum|count)\{generation=\"2\")"
+    r"\{?[^}]*\}\s+([0-9.eE+-]+)$",
     re.M,
 )
 
@@ -511,6 +512,9 @@ async def measure(
         else None,
         "ticks_per_s": _rounded(ticks / window / max(1, deployment.shards), 1),
         "tick_overruns_per_s": _rounded(delta("mmo_tick_overruns_total") / window, 2),
+        # full collections in the window (processes with a metrics endpoint: embedded, shards)
+        "gc_full_collections": delta('mmo_gc_pause_seconds_count{generation="2"'),
+        "gc_full_pause_ms": _rounded(delta('mmo_gc_pause_seconds_sum{generation="2"') * 1000, 1),
         "closed_in_window": sum(r["closed_in_window"] for r in results),
         "close_reasons": sorted({c for r in results for c in r["close_reasons"]})[:5],
         "errors": sum(r["errors"] for r in results),
@@ -850,7 +854,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
             print(
                 f"  by process: {result['server_cpu_by_process']}; other processes "
                 f"{result['other_processes_cpu_pct']} % (host steal {result['steal_pct']} %); "
-                f"speed probe before/after {result['speed_probe_ms']} ms",
+                f"speed probe before/after {result['speed_probe_ms']} ms; full GCs "
+                f"{result.get('gc_full_collections')} ({result.get('gc_full_pause_ms')} ms)",
                 file=sys.stderr,
                 flush=True,
             )
