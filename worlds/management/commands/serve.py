@@ -11,6 +11,7 @@ refuses it: each process would host a world of its own.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from typing import Any
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
         self, *args: Any, host: str, port: int, log_level: str, reuse_port: bool, **options: Any
     ) -> None:
         import uvicorn
+        from uvicorn.config import STARTUP_FAILURE
 
         from mmo_platform import asgi
         from worlds.runtime.hosting import world_transport
@@ -59,7 +61,11 @@ class Command(BaseCommand):
         )
         sockets = [shared_port_socket(host, port)] if reuse_port else None
         self.stdout.write(f"mmo_platform serving on http://{host}:{port}/  (Ctrl-C stops)")
-        uvicorn.Server(config).run(sockets=sockets)
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=sockets)
+        if not server.started:  # as uvicorn.run: a failed start-up exits non-zero
+            raise SystemExit(STARTUP_FAILURE)
 
 
 def shared_port_socket(host: str, port: int) -> socket.socket:
