@@ -17,6 +17,8 @@ of tens of ms in the event loop, which show up as RTT spikes.
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import gc
 import logging
 import time
@@ -40,7 +42,13 @@ def gc_tune_for_server(*, young_threshold: int = YOUNG_GENERATION_THRESHOLD) -> 
 
 
 _started_at: list[float] = []
+# Pauses measured but not yet observed. The collector's callback only appends here: observing a
+# metric takes prometheus_client's lock, which (multiprocess mode) the interrupted code of the
+# same thread may hold; waiting on it inside the collector would hang the process for good.
+_pending_pauses: collections.deque[tuple[int, float]] = collections.deque(maxlen=4096)
 _pause_by_generation: dict[int, Any] = {}
+_flusher: list[asyncio.Task[None]] = []
+FLUSH_SECONDS = 1.0
 
 
 def _observe_pause(phase: str, info: dict[str, Any]) -> None:
@@ -49,16 +57,39 @@ def _observe_pause(phase: str, info: dict[str, Any]) -> None:
         _started_at[:] = [time.perf_counter()]
     elif _started_at:
         pause = time.perf_counter() - _started_at.pop()
-        histogram = _pause_by_generation.get(info.get("generation", -1))
+        _pending_pauses.append((info.get("generation", -1), pause))
+
+
+def flush_gc_pauses() -> int:
+    """Observe the pauses measured since the last flush; returns how many."""
+    observed = 0
+    while _pending_pauses:
+        generation, pause = _pending_pauses.popleft()
+        histogram = _pause_by_generation.get(generation)
         if histogram is not None:
             histogram.observe(pause)
+            observed += 1
+    return observed
+
+
+async def _flush_forever() -> None:
+    while True:
+        await asyncio.sleep(FLUSH_SECONDS)
+        flush_gc_pauses()
 
 
 def install_gc_pause_metric() -> None:
-    """Observe every collection's pause in ``mmo_gc_pause_seconds`` (once per process)."""
+    """Measure every collection's pause into ``mmo_gc_pause_seconds`` (once per process); the
+    pauses are observed each second by a task on the running event loop, if there is one."""
     from mmo_platform.metrics import GC_PAUSE_SECONDS
 
     for generation in range(3):
         _pause_by_generation[generation] = GC_PAUSE_SECONDS.labels(generation=str(generation))
     if _observe_pause not in gc.callbacks:
         gc.callbacks.append(_observe_pause)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if not _flusher or _flusher[0].done() or _flusher[0].get_loop() is not loop:
+        _flusher[:] = [loop.create_task(_flush_forever(), name="gc-pause-metric")]

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from mmo_platform.gc_tuning import YOUNG_GENERATION_THRESHOLD, _observe_pause, gc_tune_for_server
+from mmo_platform.gc_tuning import (
+    YOUNG_GENERATION_THRESHOLD,
+    _observe_pause,
+    flush_gc_pauses,
+    gc_tune_for_server,
+)
 
 
 @pytest.fixture
@@ -42,6 +47,7 @@ def test_every_collection_pause_is_observed_by_generation(restored_gc: None) -> 
 
     gc.collect(0)
     gc.collect(2)
+    flush_gc_pauses()
 
     after = [_pauses_counted(str(generation)) for generation in range(3)]
     assert after[0] >= before[0] + 1
@@ -53,3 +59,36 @@ def test_installing_twice_hooks_the_collector_once(restored_gc: None) -> None:
     gc_tune_for_server()
 
     assert gc.callbacks.count(_observe_pause) == 1
+
+
+def test_the_collector_hook_never_takes_a_metric_lock(restored_gc: None) -> None:
+    """The hook may interrupt code that holds prometheus_client's (non-reentrant) lock: it must
+    only record, never observe, or that thread waits on itself for good."""
+    gc_tune_for_server()
+    flush_gc_pauses()
+    before = _pauses_counted("2")
+
+    gc.collect(2)
+
+    assert _pauses_counted("2") == before  # measured, not yet observed
+    assert flush_gc_pauses() >= 1
+    assert _pauses_counted("2") == before + 1
+
+
+async def test_on_an_event_loop_the_pauses_are_observed_within_a_second(
+    restored_gc: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from mmo_platform import gc_tuning
+
+    monkeypatch.setattr(gc_tuning, "FLUSH_SECONDS", 0.01)
+    gc_tune_for_server()
+    before = _pauses_counted("2")
+    gc.collect(2)
+    for _ in range(100):
+        if _pauses_counted("2") > before:
+            break
+        await asyncio.sleep(0.01)
+    gc_tuning._flusher[0].cancel()  # this test's loop closes with it
+    assert _pauses_counted("2") == before + 1

@@ -102,3 +102,32 @@ async def test_after_stop_begins_arrivals_are_only_queued(world: World) -> None:
     item = move(7, 1, start.x + 0.25, start.y, 10_000.0)
     runner.receive(GATEWAY, [item])
     assert list(runner.inbox) == [item]
+
+
+async def test_an_intent_for_a_seat_already_handed_off_is_dropped_quietly(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = world.runner
+    del runner.seats["ch7"]  # as a hand-off in flight leaves it, whatever the order of clean-up
+    runner.receive(GATEWAY, [move(7, 1, 1.0, 1.0, 10_000.0)])
+    assert "failed" not in caplog.text
+    assert not runner.inbox
+
+
+async def test_a_queued_item_that_fails_costs_neither_the_tick_nor_the_items_behind_it(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = world.runner
+    start = runner.sim.snapshot_player("ch8")
+
+    def broken_attach(item: Attach) -> None:
+        raise RuntimeError("a bug in the attach")
+
+    monkeypatch.setattr(runner, "_begin_attach", broken_attach)
+    runner.receive(
+        GATEWAY,
+        [Attach(f"{GATEWAY}/c9", 9, 1, 1, "json"), move(8, 1, start.x + 0.25, start.y, 10_000.0)],
+    )
+    await world.tick()  # does not raise
+    assert "Attach from gw-test/c9 failed" in caplog.text
+    assert runner.sim.snapshot_player("ch8").x == pytest.approx(start.x + 0.25)

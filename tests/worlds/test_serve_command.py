@@ -51,3 +51,19 @@ def test_a_plain_socket_cannot_take_a_shared_port() -> None:
             plain.bind(("127.0.0.1", shared.getsockname()[1]))
     finally:
         shared.close()
+
+
+@override_settings(WORLD_TRANSPORT="redis", OPS_EMBEDDED_SCHEDULER=True)
+def test_reuse_port_is_refused_with_the_embedded_scheduler() -> None:
+    with pytest.raises(CommandError, match="every scheduled job once per process"):
+        call_command("serve", reuse_port=True, port=0)
+
+
+@override_settings(WORLD_TRANSPORT="redis", OPS_EMBEDDED_SCHEDULER=False)
+def test_a_port_taken_by_a_plain_socket_is_a_clear_error() -> None:
+    with socket.socket() as plain:
+        plain.bind(("127.0.0.1", 0))
+        plain.listen()
+        port = plain.getsockname()[1]
+        with pytest.raises(CommandError, match=f"cannot listen on 127.0.0.1:{port}"):
+            call_command("serve", reuse_port=True, port=port)

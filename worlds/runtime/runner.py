@@ -273,20 +273,28 @@ class ShardRunner:
         inbox = self.inbox
         while inbox:
             item = inbox.popleft()
-            if isinstance(item, Intent):
-                self._apply_intent(item)
-            elif isinstance(item, Attach):
-                self._begin_attach(item)
-            elif isinstance(item, Detach):
-                self._detach(item, now)
-            elif isinstance(item, Refresh):
-                self._begin_refresh(item)
+            try:
+                self._apply_item(item, now)
+            except Exception:  # one bad item must not cost every client this tick's frame
+                kind = type(item).__name__
+                logger.exception("shard %s: %s from %s failed", self.name, kind, item.conn_id)
+                metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
+
+    def _apply_item(self, item: GatewayToShard, now: float) -> None:
+        if isinstance(item, Intent):
+            self._apply_intent(item)
+        elif isinstance(item, Attach):
+            self._begin_attach(item)
+        elif isinstance(item, Detach):
+            self._detach(item, now)
+        elif isinstance(item, Refresh):
+            self._begin_refresh(item)
 
     def _apply_intent(self, item: Intent) -> None:
         key = self.key_by_conn.get(item.conn_id)
-        if key is None:
-            return  # frames racing a close or an attach still loading: nothing to apply them to
-        seat = self.seats[key]
+        seat = None if key is None else self.seats.get(key)
+        if key is None or seat is None:
+            return  # frames racing a close, a hand-off or an attach still loading: dropped
         try:
             intent = decode_client_frame(item.raw, seat.encoding)
         except ProtocolError as error:
@@ -438,6 +446,8 @@ class ShardRunner:
         seat = self.seats.pop(key, None)
         if seat is None:
             return
+        if seat.conn_id is not None:  # its intents are dropped from now on, not applied
+            self.key_by_conn.pop(seat.conn_id, None)
         state = transfer.state
         try:
             async with self._db_lock:
@@ -448,12 +458,10 @@ class ShardRunner:
         except persistence.EntryRefused as refused:
             logger.warning("hand-off of %s failed: %s", key, refused.message)
             if seat.conn_id is not None:
-                self.key_by_conn.pop(seat.conn_id, None)
                 self._queue_close(seat.conn_id, 4006, refused.code, refused.message, seat.encoding)
             return
         if seat.conn_id is None:
             return
-        self.key_by_conn.pop(seat.conn_id, None)
         control = Control(
             "transfer",
             seat.conn_id,

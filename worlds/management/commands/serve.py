@@ -39,13 +39,9 @@ class Command(BaseCommand):
         from uvicorn.config import STARTUP_FAILURE
 
         from mmo_platform import asgi
-        from worlds.runtime.hosting import world_transport
 
-        if reuse_port and world_transport() == "local":
-            raise CommandError(
-                "--reuse-port needs the production world (REDIS_URL / WORLD_TRANSPORT=redis): "
-                "embedded processes sharing a port would each run a world of their own"
-            )
+        if reuse_port:
+            refuse_shared_port_for_singletons()
         asgi.GC_TUNING_AFTER_STARTUP = True
         config = uvicorn.Config(
             "mmo_platform.asgi:application",
@@ -59,13 +55,35 @@ class Command(BaseCommand):
             log_level=log_level,
             timeout_graceful_shutdown=15,
         )
-        sockets = [shared_port_socket(host, port)] if reuse_port else None
+        try:
+            sockets = [shared_port_socket(host, port)] if reuse_port else None
+        except OSError as error:
+            raise CommandError(f"cannot listen on {host}:{port}: {error}") from error
         self.stdout.write(f"mmo_platform serving on http://{host}:{port}/  (Ctrl-C stops)")
         server = uvicorn.Server(config)
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=sockets)
         if not server.started:  # as uvicorn.run: a failed start-up exits non-zero
             raise SystemExit(STARTUP_FAILURE)
+
+
+def refuse_shared_port_for_singletons() -> None:
+    """Things a process may host only when it is the only one: the embedded world, and the
+    embedded scheduler (each process would run every scheduled job)."""
+    from django.conf import settings
+
+    from worlds.runtime.hosting import world_transport
+
+    if world_transport() == "local":
+        raise CommandError(
+            "--reuse-port needs the production world (REDIS_URL / WORLD_TRANSPORT=redis): "
+            "embedded processes sharing a port would each run a world of their own"
+        )
+    if settings.OPS_EMBEDDED_SCHEDULER:
+        raise CommandError(
+            "--reuse-port with OPS_EMBEDDED_SCHEDULER=true would run every scheduled job once "
+            "per process: run Celery beat instead"
+        )
 
 
 def shared_port_socket(host: str, port: int) -> socket.socket:
