@@ -47,7 +47,9 @@ _started_at: list[float] = []
 # same thread may hold; waiting on it inside the collector would hang the process for good.
 _pending_pauses: collections.deque[tuple[int, float]] = collections.deque(maxlen=4096)
 _pause_by_generation: dict[int, Any] = {}
-_flusher: list[asyncio.Task[None]] = []
+# The pending timer of the flush on the running loop (a timer, not a task: a loop that closes
+# with it pending drops it silently instead of warning about a destroyed task).
+_flusher: list[asyncio.TimerHandle] = []
 FLUSH_SECONDS = 1.0
 
 
@@ -72,15 +74,14 @@ def flush_gc_pauses() -> int:
     return observed
 
 
-async def _flush_forever() -> None:
-    while True:
-        await asyncio.sleep(FLUSH_SECONDS)
-        flush_gc_pauses()
+def _flush_every_second(loop: asyncio.AbstractEventLoop) -> None:
+    flush_gc_pauses()
+    _flusher[:] = [loop.call_later(FLUSH_SECONDS, _flush_every_second, loop)]
 
 
 def install_gc_pause_metric() -> None:
     """Measure every collection's pause into ``mmo_gc_pause_seconds`` (once per process); the
-    pauses are observed each second by a task on the running event loop, if there is one."""
+    pauses are observed each second by a timer on the running event loop, if there is one."""
     from mmo_platform.metrics import GC_PAUSE_SECONDS
 
     for generation in range(3):
@@ -91,5 +92,6 @@ def install_gc_pause_metric() -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
-    if not _flusher or _flusher[0].done() or _flusher[0].get_loop() is not loop:
-        _flusher[:] = [loop.create_task(_flush_forever(), name="gc-pause-metric")]
+    if _flusher and not _flusher[0].cancelled():
+        _flusher[0].cancel()  # at most one flush timer, on the loop running now
+    _flusher[:] = [loop.call_later(FLUSH_SECONDS, _flush_every_second, loop)]

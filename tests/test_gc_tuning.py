@@ -90,5 +90,5 @@ async def test_on_an_event_loop_the_pauses_are_observed_within_a_second(
         if _pauses_counted("2") > before:
             break
         await asyncio.sleep(0.01)
-    gc_tuning._flusher[0].cancel()  # this test's loop closes with it
+    gc_tuning._flusher[0].cancel()
     assert _pauses_counted("2") == before + 1
