@@ -48,20 +48,29 @@ async def test_a_stale_sequence_number_is_dropped_on_arrival(world: World) -> No
     assert runner.sim.snapshot_player("ch7").x == pytest.approx(start.x + 0.25)
 
 
-async def test_intents_behind_an_attach_wait_for_the_tick_in_arrival_order(world: World) -> None:
+async def test_a_connections_intents_behind_its_attach_wait_others_are_taken_at_once(
+    world: World,
+) -> None:
     runner = world.runner
     start = runner.sim.snapshot_player("ch8")
-    early = move(8, 1, start.x + 0.25, start.y, 10_000.0)
     attach = Attach(f"{GATEWAY}/c9", 9, 1, 1, "json")
-    late = move(8, 2, start.x + 0.5, start.y, 10_050.0)
-    runner.receive(GATEWAY, [early, attach, late])
-    assert list(runner.inbox) == [attach, late]  # the intent ahead of the attach was taken
-    follow_up = move(8, 3, start.x + 0.75, start.y, 10_100.0)
-    runner.receive(GATEWAY, [follow_up])
-    assert list(runner.inbox) == [attach, late, follow_up]  # never ahead of the queued attach
+    behind_attach = move(9, 1, 1.0, 1.0, 10_000.0)
+    runner.receive(
+        GATEWAY,
+        [move(8, 1, start.x + 0.25, start.y, 10_000.0), attach, behind_attach],
+    )
+    runner.receive(GATEWAY, [move(8, 2, start.x + 0.5, start.y, 10_050.0)])
+    later = move(9, 2, 1.0, 1.0, 10_050.0)
+    runner.receive(GATEWAY, [later])
+    # the attaching connection's intents wait, in order; the other player's were taken
+    assert list(runner.inbox) == [attach, behind_attach, later]
     await world.tick()
     assert not runner.inbox
-    assert runner.sim.cheat_counters("ch8")["stale_seq"] == 0  # all three, in order
+    assert runner.sim.cheat_counters("ch8")["stale_seq"] == 0
+    assert runner.sim.snapshot_player("ch8").x == pytest.approx(start.x + 0.5)
+    # after the tick nothing is held: the next intents are taken at once again
+    runner.receive(GATEWAY, [move(8, 3, start.x + 0.75, start.y, 10_100.0)])
+    assert not runner.inbox
 
 
 async def test_an_intent_arriving_after_its_detach_is_not_applied(world: World) -> None:
@@ -118,16 +127,14 @@ async def test_a_queued_item_that_fails_costs_neither_the_tick_nor_the_items_beh
     world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     runner = world.runner
-    start = runner.sim.snapshot_player("ch8")
 
     def broken_attach(item: Attach) -> None:
         raise RuntimeError("a bug in the attach")
 
     monkeypatch.setattr(runner, "_begin_attach", broken_attach)
     runner.receive(
-        GATEWAY,
-        [Attach(f"{GATEWAY}/c9", 9, 1, 1, "json"), move(8, 1, start.x + 0.25, start.y, 10_000.0)],
+        GATEWAY, [Attach(f"{GATEWAY}/c9", 9, 1, 1, "json"), Detach(f"{GATEWAY}/c8", "closed")]
     )
     await world.tick()  # does not raise
     assert "Attach from gw-test/c9 failed" in caplog.text
-    assert runner.sim.snapshot_player("ch8").x == pytest.approx(start.x + 0.25)
+    assert f"{GATEWAY}/c8" not in runner.key_by_conn  # the detach behind it was applied

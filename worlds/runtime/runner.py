@@ -105,6 +105,8 @@ class ShardRunner:
             interval=config.chat_flush_interval,
         )
         self.inbox: deque[GatewayToShard] = deque()
+        # Connections with an item in the inbox: their later intents queue behind it.
+        self._held_conns: set[str] = set()
         self.seats: dict[str, Seat] = {}  # sim key -> seat
         self.key_by_conn: dict[str, str] = {}
         self.pending_controls: dict[str, list[Control]] = {}
@@ -128,22 +130,24 @@ class ShardRunner:
         """Called by the transport (any time between ticks, same loop).
 
         Intents are decoded and queued in the sim at once, so the next tick only applies them
-        (ADR 0053: off the tick's critical path). Anything else (attach, detach, refresh) and
-        every item behind it waits in the inbox for the tick, in arrival order. The gateway is
-        not kept: every item names its connection, which names the gateway."""
-        inbox = self.inbox
-        if inbox or self._stopping.is_set():
-            inbox.extend(items)
+        (ADR 0053: off the tick's critical path). Anything else (attach, detach, refresh) waits
+        in the inbox for the tick, and so does every later intent of the same connection, in
+        arrival order. The gateway is not kept: every item names its connection, which names
+        the gateway."""
+        if self._stopping.is_set():
+            self.inbox.extend(items)
             return
-        for index, item in enumerate(items):
-            if not isinstance(item, Intent):
-                inbox.extend(items[index:])
-                return
-            try:
-                self._apply_intent(item)
-            except Exception:  # a bug in one intent must not stop the shard's listener
-                logger.exception("shard %s: intent from %s failed", self.name, item.conn_id)
-                metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
+        held = self._held_conns
+        for item in items:
+            if isinstance(item, Intent) and item.conn_id not in held:
+                try:
+                    self._apply_intent(item)
+                except Exception:  # a bug in one intent must not stop the shard's listener
+                    logger.exception("shard %s: intent from %s failed", self.name, item.conn_id)
+                    metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
+            else:
+                self.inbox.append(item)
+                held.add(item.conn_id)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -279,6 +283,7 @@ class ShardRunner:
                 kind = type(item).__name__
                 logger.exception("shard %s: %s from %s failed", self.name, kind, item.conn_id)
                 metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
+        self._held_conns.clear()
 
     def _apply_item(self, item: GatewayToShard, now: float) -> None:
         if isinstance(item, Intent):
