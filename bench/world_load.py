@@ -105,6 +105,13 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
+def probe_summary(probes: list[float]) -> str:
+    if not probes:
+        return "-"
+    ordered = sorted(probes)
+    return f"median {ordered[len(ordered) // 2]} ms (range {ordered[0]}-{ordered[-1]})"
+
+
 def machine_steal_seconds() -> float:
     """CPU time the hypervisor gave to other guests while this one wanted it (all cores)."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -374,6 +381,20 @@ def percentile(ordered: list[float], percent: float) -> float | None:
     return ordered[index]
 
 
+async def probe_host_speed(duration: float) -> list[float]:
+    """Wait ``duration`` s, timing a short fixed loop once a second meanwhile (about 3 ms of
+    CPU each): this host's speed changes within a window, and this says how much."""
+    from bench.speed_probe import speed_probe_ms
+
+    probes: list[float] = []
+    deadline = time.monotonic() + duration
+    while (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(1.0, left))
+        if deadline - time.monotonic() > 0.05:
+            probes.append(round(speed_probe_ms(iterations=100_000) * 10, 1))
+    return probes
+
+
 async def read_event(process: asyncio.subprocess.Process, timeout: float) -> dict[str, Any]:
     assert process.stdout is not None
     while True:
@@ -432,7 +453,7 @@ async def measure(
         for bot in bots:
             await tell(bot, "start")
         profiler = start_profiler(deployment, args) if args.profile else None
-        await asyncio.sleep(args.duration)
+        window_probes = await probe_host_speed(args.duration)
         for bot in bots:
             await tell(bot, "stop")
         window = time.monotonic() - started
@@ -506,6 +527,8 @@ async def measure(
         "other_processes_cpu_pct": round((busy1 - busy0 - ours) / window * 100, 1),
         # a noisy host: time the hypervisor ran other guests (counted in the line above too)
         "steal_pct": round((steal1 - steal0) / window * 100, 1),
+        # the speed probe during the window, scaled to the 1 M-loop figure (lower = faster)
+        "window_probe_ms": window_probes,
         "bot_loop_lag_p99_ms": max((r["loop_lag_p99_ms"] or 0) for r in results),
         "tick_mean_ms": _rounded(delta("mmo_tick_duration_seconds_sum") / ticks * 1000, 2)
         if ticks
@@ -854,7 +877,8 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
             print(
                 f"  by process: {result['server_cpu_by_process']}; other processes "
                 f"{result['other_processes_cpu_pct']} % (host steal {result['steal_pct']} %); "
-                f"speed probe before/after {result['speed_probe_ms']} ms; full GCs "
+                f"speed probe before/after {result['speed_probe_ms']} ms, in the window "
+                f"{probe_summary(result.get('window_probe_ms') or [])}; full GCs "
                 f"{result.get('gc_full_collections')} ({result.get('gc_full_pause_ms')} ms)",
                 file=sys.stderr,
                 flush=True,
