@@ -11,7 +11,10 @@ processes (bench/world_bots.py; each an asyncio loop of N/procs ``mmo_client.Wor
   something it sees moved or its own ack advanced;
 - input -> ack RTT p50/p95/p99/max over every intent of the window;
 - server CPU (% of one core, from /proc: gateway + shard processes; Redis separately), RSS;
-- bot CPU and the bots' own event-loop lag, tick time (``mmo_tick_duration_seconds``).
+- bot CPU and the bots' own event-loop lag, tick time (``mmo_tick_duration_seconds``);
+- the host: steal time, full GC collections (``mmo_gc_pause_seconds``), and the CPU speed probe
+  (bench/speed_probe.py) before, after and once a second during the window, because this
+  shared host's speed swings by up to 1.8x from one few-second phase to the next.
 
 Every run is bounded (timeouts on every wait) and stops every process it started. Results are
 appended to bench/results/world_load.jsonl (gitignored) and printed as a Markdown table row.
@@ -21,7 +24,8 @@ Deployments (``--deployment``):
 - ``embedded``: one process, ``bench/world_app.py`` (``manage.py serve``'s uvicorn options,
   SQLite ``/tmp/bench_world.sqlite3``, in-process shard);
 - ``production``: gateway (``manage.py serve`` = uvicorn, or ``--gateway daphne``) + ``--shards``
-  ``manage.py runshard`` processes on Redis (db 7) and PostgreSQL ``bench_world``.
+  ``manage.py runshard`` processes on Redis (db 7) and PostgreSQL ``bench_world``;
+  ``--gateways N`` runs N uvicorn gateways on one port (``serve --reuse-port``, ADR 0053).
 
 Scenarios (``--scenario``): ``aoi`` spreads players over open 448 x 448 zones at one player per
 90 tiles (about 20 others within each one's view); ``crowd`` puts everyone within 11 tiles of one
@@ -331,10 +335,16 @@ def redis_flush_bench_db() -> None:
 
 _SAMPLE = re.compile(
     r"^(mmo_frames_out_total|mmo_tick_duration_seconds_(?:sum|count)|mmo_tick_overruns_total"
-    r"|mmo_bytes_out_total|mmo_gc_pause_seconds_(?:sum|count)\{generation=\"2\")"
-    r"\{?[^}]*\}\s+([0-9.eE+-]+)$",
+    r"|mmo_bytes_out_total|mmo_gc_pause_seconds_(?:sum|count))\{([^}]*)\}\s+([0-9.eE+-]+)$",
     re.M,
 )
+_GENERATION = re.compile(r'generation="(\d)"')
+
+
+def sample_key(name: str, labels: str) -> str:
+    """Samples are summed over processes and label values, except per GC generation."""
+    generation = _GENERATION.search(labels)
+    return f"{name}:gen{generation.group(1)}" if generation else name
 
 
 def scrape(deployment: Deployment) -> dict[str, float]:
@@ -348,8 +358,9 @@ def scrape(deployment: Deployment) -> dict[str, float]:
         except OSError:
             totals["scrape_failed"] = 1.0
             continue
-        for name, value in _SAMPLE.findall(text):
-            totals[name] = totals.get(name, 0.0) + float(value)
+        for name, labels, value in _SAMPLE.findall(text):
+            key = sample_key(name, labels)
+            totals[key] = totals.get(key, 0.0) + float(value)
     return totals
 
 
@@ -536,8 +547,8 @@ async def measure(
         "ticks_per_s": _rounded(ticks / window / max(1, deployment.shards), 1),
         "tick_overruns_per_s": _rounded(delta("mmo_tick_overruns_total") / window, 2),
         # full collections in the window (processes with a metrics endpoint: embedded, shards)
-        "gc_full_collections": delta('mmo_gc_pause_seconds_count{generation="2"'),
-        "gc_full_pause_ms": _rounded(delta('mmo_gc_pause_seconds_sum{generation="2"') * 1000, 1),
+        "gc_full_collections": delta("mmo_gc_pause_seconds_count:gen2"),
+        "gc_full_pause_ms": _rounded(delta("mmo_gc_pause_seconds_sum:gen2") * 1000, 1),
         "closed_in_window": sum(r["closed_in_window"] for r in results),
         "close_reasons": sorted({c for r in results for c in r["close_reasons"]})[:5],
         "errors": sum(r["errors"] for r in results),

@@ -143,8 +143,7 @@ class ShardRunner:
                 try:
                     self._apply_intent(item)
                 except Exception:  # a bug in one intent must not stop the shard's listener
-                    logger.exception("shard %s: intent from %s failed", self.name, item.conn_id)
-                    metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
+                    self._item_failed("intent", item.conn_id)
             else:
                 self.inbox.append(item)
                 held.add(item.conn_id)
@@ -280,10 +279,13 @@ class ShardRunner:
             try:
                 self._apply_item(item, now)
             except Exception:  # one bad item must not cost every client this tick's frame
-                kind = type(item).__name__
-                logger.exception("shard %s: %s from %s failed", self.name, kind, item.conn_id)
-                metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
+                self._item_failed(type(item).__name__, item.conn_id)
         self._held_conns.clear()
+
+    def _item_failed(self, kind: str, conn_id: str) -> None:
+        """Log (with the traceback being handled) and count an item that raised."""
+        logger.exception("shard %s: %s from %s failed", self.name, kind, conn_id)
+        metrics.INTENTS_REJECTED.labels(reason="intent_failure").inc()
 
     def _apply_item(self, item: GatewayToShard, now: float) -> None:
         if isinstance(item, Intent):

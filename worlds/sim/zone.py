@@ -433,7 +433,9 @@ def _later_batches(
         (
             np.array([slot for slot, _, _ in batch], np.int64),
             np.array([generation for _, generation, _ in batch], np.int64),
-            np.array([tuple(intent) for _, _, intent in batch], np.float64).reshape(-1, 5),
+            np.array([tuple(intent) for _, _, intent in batch], np.float64).reshape(
+                -1, _MOVE_WIDTH
+            ),
         )
         for batch in rounds
     ]
