@@ -224,8 +224,9 @@ class CharacterOptionsView(APIView):
 
 
 class CharacterListQuery(serializers.Serializer):
+    # No trimming: "Z\x0b" must be refused as its schema pattern says, not read as "Z".
     realm = serializers.SlugField(
-        required=False, max_length=40, help_text="Only this realm (slug)."
+        required=False, max_length=40, trim_whitespace=False, help_text="Only this realm (slug)."
     )
 
 

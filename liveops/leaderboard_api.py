@@ -82,7 +82,7 @@ class MyRanksOut(serializers.Serializer):
 
 class StandingsQueryIn(serializers.Serializer):
     season = serializers.IntegerField(min_value=1, required=False)
-    realm = serializers.SlugField(required=False)
+    realm = serializers.SlugField(required=False, trim_whitespace=False)  # as its pattern says
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
     offset = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
 

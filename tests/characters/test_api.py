@@ -58,7 +58,7 @@ def test_create_then_list_and_detail(realm) -> None:
     assert client.get(f"/api/v1/characters/{body['id']}").json() == body
 
 
-@pytest.mark.parametrize("realm_filter", ["\x00:", "not a slug", "x" * 41, ""])
+@pytest.mark.parametrize("realm_filter", ["\x00:", "not a slug", "x" * 41, "", "Z\x0b", " eldoria"])
 def test_list_refuses_a_malformed_realm_filter(realm_filter: str) -> None:
     response = api_for(UserFactory()).get("/api/v1/characters", {"realm": realm_filter})
 

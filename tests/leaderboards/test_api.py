@@ -85,7 +85,16 @@ def test_unknown_boards_and_seasons_are_404(board_with_scores, make_board, url: 
 
 @pytest.mark.parametrize(
     "query",
-    ["season=abc", "season=0", "limit=0", "limit=101", "offset=-1", "limit=ten", "realm=%20"],
+    [
+        "season=abc",
+        "season=0",
+        "limit=0",
+        "limit=101",
+        "offset=-1",
+        "limit=ten",
+        "realm=%20",
+        "realm=arena%0B",
+    ],
 )
 def test_malformed_query_parameters_are_400(board_with_scores, query: str) -> None:
     response = APIClient().get(f"/api/v1/leaderboards/arena/standings?{query}")

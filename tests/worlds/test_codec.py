@@ -91,6 +91,8 @@ INVALID = [
     ("invalid_intent", b'{"t":"move","seq":1,"x":1,"y":1,"ct":1,"cid":-1}', False),
     ("invalid_intent", b'{"t":"face","seq":1,"f":8}', False),
     ("invalid_intent", b'{"t":"chat","seq":1,"ch":"guild","text":"x"}', False),
+    ("invalid_intent", b'{"t":"chat","seq":1,"ch":["say"],"text":"x"}', False),
+    ("invalid_intent", b'{"t":"chat","seq":1,"ch":{"a":1},"text":"x"}', False),
     ("invalid_intent", b'{"t":"chat","seq":1,"text":"   "}', False),
     ("invalid_intent", b'{"t":"chat","seq":1,"text":"a\\u0000b"}', False),
     ("invalid_intent", orjson.dumps({"t": "chat", "seq": 1, "text": "é" * 257}), False),

@@ -301,7 +301,7 @@ def _face(fields: _Fields) -> FaceIntent:
 
 def _chat(fields: _Fields) -> ChatIntent:
     channel = fields.payload.get("ch", "say")
-    if channel not in CHAT_CHANNELS:
+    if not isinstance(channel, str) or channel not in CHAT_CHANNELS:  # a list is unhashable
         raise _FieldError("field 'ch' must be one of " + ", ".join(sorted(CHAT_CHANNELS)))
     return ChatIntent(
         seq=fields.seq, channel=channel, text=fields.text("text", max_length=CHAT_MAX_LENGTH)
