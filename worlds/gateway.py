@@ -217,6 +217,13 @@ class WorldConsumer(AsyncWebsocketConsumer):
         if verdict is not FloodVerdict.ALLOW:
             return
         if self.attached:
+            if text_data is None and self.encoding == "json":
+                # The mirror of msgpack's text check in the codec: each encoding has one kind
+                # of WebSocket frame (docs/protocol.md, "Encodings").
+                await self._close_with_error(
+                    "bad_frame", "json frames must be text", CLOSE_PROTOCOL_ERROR
+                )
+                return
             self.hub.forward(self, raw)
             return
         await self._handle_hello(raw)
@@ -225,13 +232,14 @@ class WorldConsumer(AsyncWebsocketConsumer):
         """The common case of ``receive``, run inside the socket's read callback (ADR 0052): an
         attached connection's frame within size and rate goes to its shard at once. Anything
         else (the hello, a handler running, an oversized, flooding or non-ASCII text frame, text
-        on a msgpack connection) is declined and takes the ASGI way through ``receive``."""
+        on a msgpack connection, binary on a JSON one) is declined and takes the ASGI way through
+        ``receive``."""
         if not self.attached or self.closed or self._handler_lock.locked():
             return False
         if len(data) > MAX_FRAME_BYTES or (is_text and not data.isascii()):
             return False  # uvicorn checks text is UTF-8; ``receive`` answers the size
-        if is_text and self.encoding != "json":
-            return False
+        if is_text != (self.encoding == "json"):
+            return False  # the wrong kind of frame for the encoding: ``receive`` closes
         now = time.monotonic()
         if not self.flood.try_take(now):
             return False

@@ -204,10 +204,12 @@ def test_bad_frames_get_error_frames_and_the_connection_survives(
         ('{"t":"chat","seq":1,"channel":"say","text":"' + "x" * 5000 + '"}', "frame_too_large"),
         ("[1,2,3]", "bad_frame"),
         ("not json at all", "bad_frame"),
+        # Well-formed JSON, but in a binary frame: a JSON connection takes text frames only.
+        (b'{"t":"ping","seq":1,"ct":5.0}', "bad_frame"),
     ],
 )
 def test_garbage_frame_closes_with_protocol_error(
-    shard: None, live_world: LiveWorld, frame: str, code: str
+    shard: None, live_world: LiveWorld, frame: str | bytes, code: str
 ) -> None:
     alice = make_player("Alice")
 

@@ -35,10 +35,17 @@ def test_an_attached_connections_move_goes_straight_to_its_shard() -> None:
     consumer, hub = _attached()
 
     assert consumer.take_intent_now(MOVE, True)
-    assert consumer.take_intent_now(b"\x81\xa1t\xa4move", False)  # binary is fine on JSON too
 
-    assert hub.forwarded == [("gw/1", MOVE), ("gw/1", b"\x81\xa1t\xa4move")]
+    assert hub.forwarded == [("gw/1", MOVE)]
     assert consumer.last_receive > 0.0
+
+
+def test_a_msgpack_connections_binary_frame_goes_straight_to_its_shard() -> None:
+    consumer, hub = _attached("msgpack")
+
+    assert consumer.take_intent_now(b"\x81\xa1t\xa4move", False)
+
+    assert hub.forwarded == [("gw/1", b"\x81\xa1t\xa4move")]
 
 
 @pytest.mark.parametrize(
@@ -49,6 +56,7 @@ def test_an_attached_connections_move_goes_straight_to_its_shard() -> None:
         ({}, b"x" * (MAX_FRAME_BYTES + 1), True),  # receive answers frame_too_large
         ({}, '{"t":"chat","text":"héllo"}'.encode(), True),  # uvicorn checks the UTF-8
         ({"encoding": "msgpack"}, MOVE, True),  # text on msgpack: receive answers bad_frame
+        ({}, MOVE, False),  # binary on JSON: receive answers bad_frame
         ({"flood": FloodGuard(burst=0.0, rate=0.0)}, MOVE, True),  # receive answers the flood
     ],
 )
