@@ -283,9 +283,13 @@ class CharacterIn(serializers.Serializer):
     character_id = serializers.IntegerField()
 
 
+# Far past any real history, and inside every database's LIMIT/OFFSET range.
+MAX_OFFSET = 1_000_000_000
+
+
 class PageIn(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class MoveIn(serializers.Serializer):
@@ -618,7 +622,9 @@ class TradeDetailApi(APIView):
         responses=TradeOut,
     )
     def get(self, request: Request, trade_id: int) -> Response:
-        character = owned(request, request.query_params.get("character_id"))
+        query = CharacterIn(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        character = owned(request, query.validated_data["character_id"])
         return Response(trade_payload(character, trade_id))
 
 

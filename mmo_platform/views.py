@@ -18,7 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
 API_PREFIXES = ("/api/", "/_allauth/")
 
 
-def _is_api(request: HttpRequest) -> bool:
+def is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIXES)
 
 
@@ -32,14 +32,14 @@ def api_not_found(request: HttpRequest, unmatched: str = "") -> JsonResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return api_not_found(request)
     return render(request, "404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Renders no template context processors: whatever failed may fail again in them."""
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(
             {"code": "server_error", "message": "internal error; it has been logged"}, status=500
         )
@@ -48,7 +48,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: API clients get the API's error shape, browsers Django's page."""
-    if _is_api(request):
+    if is_api_request(request):
         return JsonResponse(
             {"code": "csrf_failed", "message": f"CSRF check failed: {reason}"}, status=403
         )

@@ -5,8 +5,10 @@ crashes all answer in that shape."""
 from __future__ import annotations
 
 import pytest
+from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
+from mmo_platform.middleware import ApiErrorMiddleware
 from mmo_platform.views import csrf_failure, server_error
 from tests.accounts.helpers import app_tokens, bearer
 from tests.characters.factories import CharacterFactory
@@ -111,3 +113,82 @@ def test_csrf_failure_answers_json_on_api_paths() -> None:
     assert api_answer.status_code == page_answer.status_code == 403
     assert b'"code": "csrf_failed"' in api_answer.content
     assert "text/html" in page_answer["Content-Type"]
+
+
+def test_offset_past_the_database_range_is_invalid_input(api, user) -> None:
+    character = CharacterFactory(account=user)
+
+    response = api.get(f"/api/v1/economy/characters/{character.pk}/ledger/", {"offset": "9" * 20})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "offset" in response.json()["details"]
+
+
+def test_deeply_nested_json_is_a_parse_error(api) -> None:
+    body = "[" * 5000 + "]" * 5000
+
+    response = api.post(
+        "/api/v1/economy/purchases/",
+        body,
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="nested-1",
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "parse_error", "message": "JSON is nested too deeply"}
+
+
+def test_deeply_nested_json_to_allauth_is_a_parse_error(client: Client) -> None:
+    body = '{"username":' + "[" * 5000 + "]" * 5000 + "}"
+
+    response = client.post("/_allauth/app/v1/auth/login", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+
+
+def test_session_id_past_64_bits_is_refused_as_input(client: Client, user) -> None:
+    access, _ = app_tokens(client, username=user.username, password=DEFAULT_PASSWORD)
+
+    response = client.delete(
+        "/_allauth/app/v1/auth/sessions",
+        {"sessions": [10**20]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access}",
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+
+
+def test_oversized_body_answers_json_413(api, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    response = api.post(
+        "/api/v1/characters/create", {"name": "x" * 4096, "realm": "eldoria"}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"code": "too_large", "message": "request body is too large"}
+
+
+def test_trade_read_without_character_id_names_the_parameter(api) -> None:
+    response = api.get("/api/v1/economy/trades/1/", {"character_id": "abc"})
+
+    assert response.status_code == 400
+    assert "character_id" in response.json()["details"]
+
+
+def test_a_crash_on_an_api_path_is_json_even_in_debug(settings) -> None:
+    settings.DEBUG = True
+    middleware = ApiErrorMiddleware(lambda request: HttpResponse())
+    factory = RequestFactory()
+
+    api_answer = middleware.process_exception(factory.get("/api/v1/x"), RuntimeError("boom"))
+    page_answer = middleware.process_exception(factory.get("/characters/"), RuntimeError("boom"))
+
+    assert api_answer is not None and api_answer.status_code == 500
+    assert b"boom" not in api_answer.content
+    assert b'"code": "server_error"' in api_answer.content
+    assert page_answer is None  # pages keep Django's handling (the debug page in DEBUG)

@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
+    # Near the end: process_exception runs from the last middleware up, so this answers what a
+    # view raised before Django's handlers render their HTML pages.
+    "mmo_platform.middleware.ApiErrorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 

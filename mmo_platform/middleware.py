@@ -1,0 +1,50 @@
+"""API requests answer every failure in the API's error body, DEBUG or not (docs/architecture.md,
+"One error body for the whole API").
+
+DRF's exception handler covers what DRF raises. This middleware covers what escapes a view under
+``/api/`` or ``/_allauth/`` (allauth's headless views included): input the parsers or the
+database cannot take becomes a 4xx, and anything else a logged JSON 500 instead of Django's HTML
+pages (which, in DEBUG, would show source and settings to any client).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from mmo_platform.views import is_api_request
+
+logger = logging.getLogger("django.request")
+
+
+class ApiErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not is_api_request(request):
+            return None
+        if isinstance(exc, RequestDataTooBig):
+            return _error(413, "too_large", "request body is too large")
+        if isinstance(exc, RecursionError):
+            # API views do not recurse; the JSON parsers do, once per nesting level.
+            return _error(400, "parse_error", "JSON is nested too deeply")
+        if isinstance(exc, OverflowError | DataError):
+            # A number or text the database column cannot hold (SQLite refuses ints past
+            # 64 bits in parameters): the client's input, not a server fault.
+            return _error(400, "invalid", "a value in the request is out of range")
+        logger.error(
+            "Internal Server Error: %s", request.path, exc_info=exc, extra={"status_code": 500}
+        )
+        return _error(500, "server_error", "internal error; it has been logged")
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=status)
