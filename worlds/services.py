@@ -254,7 +254,7 @@ def login_queue_poll(*, user: User, queue_id: int, now: datetime | None = None) 
 
 
 def login_queue_leave(*, user: User, queue_id: int, now: datetime | None = None) -> None:
-    """The player gives up their place in line (DELETE /queue/{id})."""
+    """The player gives up their place in line (POST /api/v1/queue/{id}/leave)."""
     now = now or timezone.now()
     with transaction.atomic():
         entry = (
