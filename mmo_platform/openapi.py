@@ -36,6 +36,7 @@ COMMON_ERRORS: dict[str, str] = {
 }
 WRITE_ERRORS: dict[str, str] = {
     "409": "Conflicts with the current state (or an idempotency key reused with other input).",
+    "413": "Request body too large.",
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 

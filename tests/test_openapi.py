@@ -34,7 +34,7 @@ def test_schema_validates_without_warnings_and_has_our_endpoints(tmp_path: pathl
     documented = {(path, method) for path, ops in schema["paths"].items() for method in ops}
     assert documented >= CHARACTER_AND_WORLD_OPERATIONS
     join = schema["paths"]["/api/v1/characters/{character_id}/join"]["post"]
-    assert {"200", "404", "409", "503"} <= set(join["responses"])
+    assert {"200", "404", "409", "413", "503"} <= set(join["responses"])
     # Every operation documents the shared error answers, all with the one error body.
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
