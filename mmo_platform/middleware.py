@@ -2,9 +2,11 @@
 "One error body for the whole API").
 
 DRF's exception handler covers what DRF raises. This middleware covers what escapes a view under
-``/api/`` or ``/_allauth/`` (allauth's headless views included): input the parsers or the
-database cannot take becomes a 4xx, and anything else a logged JSON 500 instead of Django's HTML
-pages (which, in DEBUG, would show source and settings to any client).
+``/api/`` or ``/_allauth/`` (allauth's headless views included) and no other middleware answered
+(it sits near the top of ``MIDDLEWARE``, so allauth's ``ImmediateHttpResponse`` handling runs
+first): input the parsers or the database cannot take becomes a 4xx, and anything else a logged
+JSON 500 instead of Django's HTML pages (which, in DEBUG, would show source and settings to any
+client).
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.db import DataError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 from mmo_platform.views import is_api_request
 
@@ -33,6 +41,13 @@ class ApiErrorMiddleware:
             return None
         if isinstance(exc, RequestDataTooBig):
             return _error(413, "too_large", "request body is too large")
+        # What Django itself turns into a 4xx page, in the API's shape.
+        if isinstance(exc, Http404):
+            return _error(404, "not_found", "not found")
+        if isinstance(exc, PermissionDenied):
+            return _error(403, "forbidden", "not allowed")
+        if isinstance(exc, BadRequest | SuspiciousOperation | MultiPartParserError):
+            return _error(400, "bad_request", "the request is malformed")
         if isinstance(exc, RecursionError):
             # API views do not recurse; the JSON parsers do, once per nesting level.
             return _error(400, "parse_error", "JSON is nested too deeply")

@@ -5,7 +5,9 @@ crashes all answer in that shape."""
 from __future__ import annotations
 
 import pytest
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpResponse
 from django.test import Client, RequestFactory
 
 from mmo_platform.middleware import ApiErrorMiddleware
@@ -192,3 +194,26 @@ def test_a_crash_on_an_api_path_is_json_even_in_debug(settings) -> None:
     assert b"boom" not in api_answer.content
     assert b'"code": "server_error"' in api_answer.content
     assert page_answer is None  # pages keep Django's handling (the debug page in DEBUG)
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "code"),
+    [
+        (Http404("x"), 404, "not_found"),
+        (DjangoPermissionDenied("x"), 403, "forbidden"),
+        (SuspiciousOperation("x"), 400, "bad_request"),
+        (RecursionError(), 400, "parse_error"),
+        (OverflowError(), 400, "invalid"),
+        (RuntimeError(), 500, "server_error"),
+    ],
+)
+def test_what_escapes_an_api_view_answers_in_the_api_shape(
+    raised: Exception, status: int, code: str
+) -> None:
+    middleware = ApiErrorMiddleware(lambda request: HttpResponse())
+
+    answer = middleware.process_exception(RequestFactory().get("/_allauth/app/v1/x"), raised)
+
+    assert answer is not None and answer.status_code == status
+    assert answer["Content-Type"] == "application/json"
+    assert f'"code": "{code}"'.encode() in answer.content

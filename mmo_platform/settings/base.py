@@ -65,6 +65,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First and last: django-prometheus times the whole stack (django_http_* metrics).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # process_exception runs from the last middleware up: near the top, this answers (in the
+    # API's error shape) only what a view raised and no other middleware handled.
+    "mmo_platform.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     # Binds request_id (and, after the view, user_id) to every log record of the request.
@@ -81,9 +84,6 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AccountStatusMiddleware",
-    # Near the end: process_exception runs from the last middleware up, so this answers what a
-    # view raised before Django's handlers render their HTML pages.
-    "mmo_platform.middleware.ApiErrorMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
