@@ -48,10 +48,12 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Reinstate selected accounts", permissions=["change"])
     def reinstate_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        actor = _staff(request)
+        actor, done = _staff(request), 0
         for user in queryset.order_by("pk"):
             account_reinstate(user=user, actor=actor)
-        self.message_user(request, f"Reinstated {queryset.count()} account(s).")
+            done += 1
+        level = messages.SUCCESS if done else messages.WARNING
+        self.message_user(request, f"Reinstated {done} account(s).", level)
 
     def _restrict(
         self, request: HttpRequest, queryset: QuerySet[User], *, action: str, verb: str
@@ -90,6 +92,8 @@ class UserAdmin(DjangoUserAdmin):
                 self.message_user(request, f"{user.username}: {error.message}", messages.ERROR)
         if done:
             self.message_user(request, f"Restricted {done} account(s); their sessions ended.")
+        elif not queryset.exists():
+            self.message_user(request, "No such account: nothing was restricted.", messages.WARNING)
 
 
 def _staff(request: HttpRequest) -> User | None:

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import STATUS_REASON_MAX_LENGTH
+from mmo_platform.text import has_hidden_characters
 
 SUSPENSION_CHOICES = [
     ("1", "1 hour"),
@@ -38,6 +39,14 @@ class RestrictAccountsForm(forms.Form):
             del self.fields["hours"]
         else:
             self.fields["hours"].required = True
+
+    def clean_reason(self) -> str:
+        reason: str = self.cleaned_data["reason"]
+        if has_hidden_characters(reason, allow_line_breaks=True):
+            raise forms.ValidationError(
+                "The reason may not hold control or invisible formatting characters."
+            )
+        return reason
 
     def suspended_until(self) -> Any:
         return timezone.now() + timedelta(hours=self.cleaned_data["hours"])

@@ -21,7 +21,9 @@ from django.utils import timezone
 from accounts.models import STATUS_REASON_MAX_LENGTH, AccountStatus, User
 from accounts.signals import account_standing_changed
 from accounts.tickets import ticket_issue
+from mmo_platform.audit import gm_action_record
 from mmo_platform.errors import AccountRestricted, NotFound, ValidationFailed
+from mmo_platform.text import has_hidden_characters
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,11 @@ def _account_set_standing(
             f"The reason is longer than {STATUS_REASON_MAX_LENGTH} characters.",
             code="reason_too_long",
         )
+    if has_hidden_characters(reason, allow_line_breaks=True):
+        raise ValidationFailed(
+            "The reason may not hold control or invisible formatting characters.",
+            code="reason_invalid",
+        )
     if actor is not None and actor.pk == user.pk and status != AccountStatus.ACTIVE:
         raise ValidationFailed("You cannot restrict your own account.", code="self_restriction")
     with transaction.atomic():
@@ -81,6 +88,8 @@ def _account_set_standing(
         locked.suspended_until = until
         locked.save(update_fields=["status", "status_reason", "suspended_until"])
         ended = account_sessions_end_all(user=locked)
+        message = _standing_message(status, reason, until)
+        gm_action_record(actor=actor, objects=[locked], message=message)
         transaction.on_commit(
             lambda: account_standing_changed.send(
                 sender=User, user=locked, actor=actor, status=status, reason=reason, until=until
@@ -96,6 +105,12 @@ def _account_set_standing(
     # Callers often keep using the instance they passed in (admin actions, tests).
     user.status, user.status_reason, user.suspended_until = status, reason, until
     return locked
+
+
+def _standing_message(status: str, reason: str, until: datetime | None) -> str:
+    ends = f" until {until.isoformat(timespec='minutes')}" if until is not None else ""
+    because = f": {reason}" if reason else ""
+    return f"Standing set to {status}{ends}{because}"
 
 
 def account_sessions_end_all(*, user: User) -> int:

@@ -4,11 +4,29 @@ overwrite an edit; GM tools in liveops change it through the world."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from characters.models import Character
+from characters.services import appearance_validate
+from mmo_platform.errors import ValidationFailed
+
+
+class CharacterAdminForm(forms.ModelForm):
+    class Meta:
+        model = Character
+        fields = ["appearance"]  # the admin adds its other fields
+
+    def clean_appearance(self) -> dict[str, Any]:
+        """The same rules as character creation: the API and the world read this field."""
+        try:
+            return appearance_validate(self.cleaned_data.get("appearance"))
+        except ValidationFailed as error:
+            raise forms.ValidationError(error.message) from None
 
 
 class DeletionStateFilter(admin.SimpleListFilter):
@@ -34,6 +52,7 @@ class DeletionStateFilter(admin.SimpleListFilter):
 
 @admin.register(Character)
 class CharacterAdmin(admin.ModelAdmin):
+    form = CharacterAdminForm
     list_display = (
         "name",
         "account",
@@ -49,8 +68,10 @@ class CharacterAdmin(admin.ModelAdmin):
     list_filter = (DeletionStateFilter, "realm", "class_id", "race_id")
     search_fields = ("name", "account__username", "account__email")
     list_select_related = ("account", "realm")
-    # Renames and moves must go through services (name rules, unique key, the world's copy).
+    # Renames and moves must go through services (name rules, unique key, the world's copy);
+    # so must a change of owner (characters per realm, the live world session).
     readonly_fields = (
+        "account",
         "name",
         "realm",
         "class_id",
@@ -75,7 +96,6 @@ class CharacterAdmin(admin.ModelAdmin):
         "world_version",
         "session_epoch",
     )
-    raw_id_fields = ("account",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Creation applies the name rules and starting values: players use the portal/API.

@@ -92,7 +92,7 @@ def character_create(
     race = content.races.get(race_id)
     if race is None:
         raise ValidationFailed("No such race.", code="race_unknown", field="race_id")
-    clean_appearance = _appearance_validate(appearance)
+    clean_appearance = appearance_validate(appearance)
     values = starting_values(class_=class_, race=race)
     zone_id, spawn = starting_spawn_point()
     name_key = display_name.casefold()
@@ -208,7 +208,8 @@ def _name_taken(realm: Realm) -> ValidationFailed:
     )
 
 
-def _appearance_validate(appearance: Any) -> dict[str, Any]:
+def appearance_validate(appearance: Any) -> dict[str, Any]:
+    """The stored form of ``appearance``, or ValidationFailed: for creation and GM edits alike."""
     options = get_character_content().appearance
     if not isinstance(appearance, dict) or set(appearance) != {"body", "hair", "color"}:
         raise ValidationFailed(

@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,6 +28,7 @@ from economy.catalog import get_catalog
 from economy.models import (
     Currency,
     Inventory,
+    ItemContainer,
     ItemDefinition,
     ItemInstance,
     ItemMovement,
@@ -348,8 +349,34 @@ class ItemInstanceAdmin(ReadOnlyAdmin):
     list_select_related = ["owner", "definition"]
 
 
+# Slots are numbered below the parking slot the swaps use (economy.services._core).
+MAX_INVENTORY_CAPACITY = 1000
+
+
+class InventoryAdminForm(forms.ModelForm):
+    class Meta:
+        model = Inventory
+        fields = ["capacity"]  # the admin adds its other fields
+
+    def clean_capacity(self) -> int:
+        capacity: int = self.cleaned_data["capacity"]
+        used = ItemInstance.objects.filter(
+            owner_id=self.instance.character_id, container=ItemContainer.INVENTORY
+        ).aggregate(last=Max("slot"))["last"]
+        needed = 1 if used is None else used + 1
+        if not needed <= capacity <= MAX_INVENTORY_CAPACITY:
+            raise forms.ValidationError(
+                f"From {needed} (the bag's last used slot is {needed - 1}) to "
+                f"{MAX_INVENTORY_CAPACITY}."
+                if used is not None
+                else f"From 1 to {MAX_INVENTORY_CAPACITY}."
+            )
+        return capacity
+
+
 @admin.register(Inventory)
 class InventoryAdmin(admin.ModelAdmin):
+    form = InventoryAdminForm
     list_display = ["character", "capacity", "history"]
     search_fields = ["character__name"]
     readonly_fields = ["character", "created_at"]

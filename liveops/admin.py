@@ -25,6 +25,7 @@ from liveops.models import (
     RestoreVerification,
 )
 from mmo_platform.admin_base import ReadOnlyAdmin
+from mmo_platform.audit import gm_action_record
 from mmo_platform.errors import DomainError
 
 # Closing a season early is a GM action on live standings: same permission as editing boards.
@@ -51,11 +52,16 @@ class RestoreVerificationAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.action(description="Mark selected alerts resolved")
+@admin.action(description="Mark selected alerts resolved", permissions=["change"])
 def resolve_alerts(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[OpsAlert]
 ) -> None:
-    queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+    open_alerts = list(queryset.filter(resolved_at__isnull=True).order_by("pk"))
+    OpsAlert.objects.filter(pk__in=[alert.pk for alert in open_alerts]).update(
+        resolved_at=timezone.now()
+    )
+    gm_action_record(actor=request.user, objects=open_alerts, message="Resolved")
+    modeladmin.message_user(request, f"Resolved {len(open_alerts)} alert(s).")
 
 
 @admin.register(OpsAlert)

@@ -23,7 +23,7 @@ from characters.models import Character
 from economy.catalog import get_catalog
 from economy.models import Currency
 from economy.selectors import player_balances
-from economy.services import economy_grant
+from economy.services import MAX_AMOUNT, MAX_QUANTITY, economy_grant
 from liveops.leaderboard_periods import season_period_containing
 from liveops.leaderboard_selectors import active_characters, record_ordering
 from liveops.models import (
@@ -100,11 +100,11 @@ def _tier_payload_check(tier: dict[str, Any], where: str) -> None:
     if currency is None and not items:
         raise ValidationFailed(f"{where} grants nothing.", code="invalid_rewards")
     if currency is not None and (
-        currency not in Currency.values or type(amount) is not int or amount <= 0
+        currency not in Currency.values or type(amount) is not int or not 0 < amount <= MAX_AMOUNT
     ):
         raise ValidationFailed(
-            f"{where}: currency must be one of {', '.join(Currency.values)} with a positive "
-            "whole amount.",
+            f"{where}: currency must be one of {', '.join(Currency.values)} with a whole "
+            f"amount from 1 to {MAX_AMOUNT} (what a grant can pay).",
             code="invalid_rewards",
         )
     if currency is None and amount is not None:
@@ -115,11 +115,12 @@ def _tier_payload_check(tier: dict[str, Any], where: str) -> None:
         and len(item) == 2
         and item[0] in catalog
         and type(item[1]) is int
-        and item[1] > 0
+        and 0 < item[1] <= MAX_QUANTITY
         for item in items
     ):
         raise ValidationFailed(
-            f"{where}: items must be [[item_id, quantity], ...] with known item ids.",
+            f"{where}: items must be [[item_id, quantity], ...] with known item ids and "
+            f"quantities from 1 to {MAX_QUANTITY}.",
             code="invalid_rewards",
         )
 

@@ -4,13 +4,50 @@ queue advances when a shard comes back."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from mmo_platform.audit import gm_action_record
+from mmo_platform.text import has_hidden_characters
+from worlds.content import get_zone_maps
 from worlds.models import LoginQueueEntry, Realm, Shard, ShardStatus
 from worlds.services import shard_set_status
+
+
+class ShardAdminForm(forms.ModelForm):
+    """Routing reads ``zones`` and clients open ``ws_url``: both are checked before saving."""
+
+    class Meta:
+        model = Shard
+        fields = ["zones", "ws_url"]  # the admin adds its other fields
+
+    def clean_zones(self) -> list[str]:
+        zones: Any = self.cleaned_data.get("zones")
+        if zones in (None, ""):
+            return []
+        if not isinstance(zones, list) or not all(isinstance(zone, str) for zone in zones):
+            raise forms.ValidationError('A list of zone ids, e.g. ["town", "field"].')
+        unknown = sorted(set(zones) - set(get_zone_maps()))
+        if unknown:
+            raise forms.ValidationError(f"Unknown zone(s): {', '.join(unknown)}.")
+        return list(dict.fromkeys(zones))  # duplicates dropped, order kept
+
+    def clean_ws_url(self) -> str:
+        url: str = self.cleaned_data["ws_url"].strip()
+        parts = urlsplit(url)
+        relative = not parts.scheme and not parts.netloc and url.startswith("/")
+        absolute = parts.scheme in ("ws", "wss") and bool(parts.netloc)
+        if has_hidden_characters(url) or " " in url or not (relative or absolute):
+            raise forms.ValidationError(
+                'A path on this site ("/ws/world/") or a ws:// or wss:// URL.'
+            )
+        return url
 
 
 class ShardInline(admin.TabularInline):
@@ -32,6 +69,7 @@ class RealmAdmin(admin.ModelAdmin):
 
 @admin.register(Shard)
 class ShardAdmin(admin.ModelAdmin):
+    form = ShardAdminForm
     list_display = (
         "name",
         "realm",
@@ -53,6 +91,7 @@ class ShardAdmin(admin.ModelAdmin):
         "zone_populations",
         "last_heartbeat",
         "version",
+        "created_at",
     )
     actions = ["drain", "maintenance", "bring_online"]
 
@@ -83,6 +122,7 @@ class ShardAdmin(admin.ModelAdmin):
         shards = list(queryset.order_by("pk"))
         for shard in shards:
             shard_set_status(shard=shard, status=status)
+        gm_action_record(actor=request.user, objects=shards, message=f"Status set to {status}")
         self.message_user(request, f"{len(shards)} shard(s) set to {status}.")
 
 

@@ -94,7 +94,14 @@ def test_seasons_and_records_are_read_only(make_board: MakeBoard, gm_client: Cli
     ("changes", "error"),
     [
         ({"rewards": '{"ranks": [1, 1]}'}, "Rewards must be a list"),
-        ({"rewards": '[{"ranks": [1, 2], "currency": "gold", "amount": -5}]'}, "positive"),
+        (
+            {"rewards": '[{"ranks": [1, 2], "currency": "gold", "amount": -5}]'},
+            "whole amount from 1",
+        ),
+        (
+            {"rewards": '[{"ranks": [1, 2], "currency": "gold", "amount": 10000000000000}]'},
+            "whole amount from 1",
+        ),
         ({"rewards": '[{"ranks": [1, 1], "items": [["no_such_item", 1]]}]'}, "known item"),
         ({"source": "character_level", "operator": "best"}, "operator must be"),
     ],
