@@ -22,7 +22,7 @@ from accounts.models import STATUS_REASON_MAX_LENGTH, AccountStatus, User
 from accounts.signals import account_standing_changed
 from accounts.tickets import ticket_issue
 from mmo_platform.audit import gm_action_record
-from mmo_platform.errors import AccountRestricted, NotFound, ValidationFailed
+from mmo_platform.errors import AccountRestricted, Conflict, NotFound, ValidationFailed
 from mmo_platform.text import has_hidden_characters
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,12 @@ def _account_set_standing(
         raise ValidationFailed("You cannot restrict your own account.", code="self_restriction")
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
+        if status == AccountStatus.SUSPENDED and locked.status == AccountStatus.BANNED:
+            # A suspension would quietly turn a permanent ban into one that ends.
+            raise Conflict(
+                "This account is banned: reinstate it first to suspend it instead.",
+                code="account_banned",
+            )
         locked.status = status
         locked.status_reason = reason
         locked.suspended_until = until

@@ -329,6 +329,7 @@ def _season_close(
     if season.ends_at is None or season.ends_at > now:
         # The CHECK wants ends_at > starts_at even for a season closed the instant it opened.
         season.ends_at = max(now, season.starts_at + timedelta(seconds=1))
+    season.rewards = board.rewards
     ranked = _ranks_freeze(board, season)
     season.status = SeasonStatus.CLOSED
     season.closed_at = now
@@ -352,7 +353,7 @@ def _ranks_freeze(board: Leaderboard, season: LeaderboardSeason) -> int:
         if board.scope == LeaderboardScope.REALM and realm_id != realm_of_rank:
             rank, realm_of_rank = 0, realm_id
         rank += 1
-        rewarded = reward_tier_for_rank(board.rewards, rank) is not None
+        rewarded = reward_tier_for_rank(season.rewards, rank) is not None
         state = RewardState.PENDING if rewarded else RewardState.NONE
         updates.append(LeaderboardRecord(pk=pk, final_rank=rank, reward_state=state))
     LeaderboardRecord.objects.bulk_update(updates, ["final_rank", "reward_state"], batch_size=1000)
@@ -461,8 +462,8 @@ def _reward_grant(record_id: int) -> str | None:
         if record is None:
             return None  # a concurrent run granted it
         board, season = record.season.board, record.season
-        tier = reward_tier_for_rank(board.rewards, record.final_rank)
-        if tier is None:  # the tiers were edited after the close
+        tier = reward_tier_for_rank(season.rewards, record.final_rank)
+        if tier is None:  # cannot happen: the close marked only ranks its tiers reward
             record.reward_state = RewardState.NONE
         else:
             try:

@@ -233,6 +233,9 @@ class LeaderboardSeason(models.Model):
     # Kept even if the GM account is removed later: the audit must still say who.
     closed_by_label = models.CharField(max_length=150, blank=True, default="")
     close_reason = models.TextField(blank=True, default="")
+    # The board's reward tiers as they stood at the close: what this season's ranks are paid,
+    # whatever a GM changes on the board before the payout job runs.
+    rewards = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["board_id", "-number"]

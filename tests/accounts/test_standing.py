@@ -17,7 +17,7 @@ from accounts.services import (
     account_suspend,
 )
 from accounts.signals import account_standing_changed
-from mmo_platform.errors import AccountRestricted, ValidationFailed
+from mmo_platform.errors import AccountRestricted, Conflict, ValidationFailed
 from tests.accounts.factories import enable_totp
 from tests.accounts.helpers import (
     ME_URL,
@@ -243,6 +243,29 @@ def test_suspension_end_must_be_timezone_aware(player: User, gm: User) -> None:
     naive = timezone.now().replace(tzinfo=None) + timedelta(days=1)
     with pytest.raises(ValidationFailed):
         account_suspend(user=player, until=naive, reason="x", actor=gm)
+
+
+def test_suspending_a_banned_account_is_refused_and_keeps_the_ban(player: User, gm: User) -> None:
+    account_ban(user=player, reason=BAN_REASON, actor=gm)
+    with pytest.raises(Conflict) as raised:
+        account_suspend(
+            user=player, until=timezone.now() + timedelta(hours=1), reason="x", actor=gm
+        )
+    assert raised.value.code == "account_banned"
+    player.refresh_from_db()
+    assert (player.status, player.status_reason, player.suspended_until) == (
+        AccountStatus.BANNED,
+        BAN_REASON,
+        None,
+    )
+
+
+def test_suspending_a_suspended_account_sets_the_new_end(player: User, gm: User) -> None:
+    account_suspend(user=player, until=timezone.now() + timedelta(days=7), reason="a", actor=gm)
+    shorter = timezone.now() + timedelta(hours=1)
+    account_suspend(user=player, until=shorter, reason="appeal upheld in part", actor=gm)
+    player.refresh_from_db()
+    assert (player.suspended_until, player.status_reason) == (shorter, "appeal upheld in part")
 
 
 def test_staff_cannot_restrict_themselves(gm: User) -> None:

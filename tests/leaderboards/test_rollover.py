@@ -211,3 +211,22 @@ def test_a_refused_reward_is_marked_failed_and_not_retried(make_board: MakeBoard
     failed = LeaderboardRecord.objects.get(character=heroes[0])
     assert failed.reward_state == "failed" and "deleted" in failed.reward_error
     assert wallet_balances(character_id=heroes[1].pk)["gold"] == 200
+
+
+def test_rewards_are_paid_as_the_tiers_stood_at_the_close(make_board: MakeBoard, heroes) -> None:
+    from liveops.leaderboard_services import (
+        leaderboard_rewards_grant_pending,
+        leaderboard_season_rollover,
+    )
+
+    board = make_board("weekly", rewards=REWARDS)
+    leaderboard_submit_score(board_key="weekly", character=heroes[0], score=9, now=NOW)
+    leaderboard_season_rollover(board=board, now=MONDAY)
+    # A GM edits the board before the payout job runs: the closed season keeps its tiers.
+    board.rewards = [{"ranks": [1, 1], "currency": "gold", "amount": 99_999}]
+    board.save()
+
+    assert leaderboard_rewards_grant_pending() == (1, 0)
+    assert wallet_balances(character_id=heroes[0].pk)["gold"] == 500
+    closed = LeaderboardSeason.objects.get(board=board, status=SeasonStatus.CLOSED)
+    assert closed.rewards == REWARDS
