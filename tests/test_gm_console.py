@@ -191,3 +191,22 @@ def _permissions(*codenames: str) -> list[object]:
     from django.contrib.auth.models import Permission
 
     return list(Permission.objects.filter(codename__in=codenames))
+
+
+@pytest.mark.parametrize("selected", ["abc", "1e3", "99999999999999999999999"])
+def test_action_on_a_tampered_selection_is_an_error_message_not_a_crash(
+    gm_client: Client, selected: str
+) -> None:
+    player = UserFactory(username="player")
+    response = gm_client.post(
+        reverse("admin:accounts_user_changelist"),
+        {
+            "action": "reinstate_accounts",
+            "_selected_action": [str(player.pk), selected],
+            "index": 0,
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "not a valid id" in response.content.decode()
+    assert not LogEntry.objects.exists()  # nothing was done, not even to the valid id

@@ -34,7 +34,7 @@ CSRF_FAILURE_VIEW = "mmo_platform.views.csrf_failure"  # JSON for API paths
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "mmo_platform.admin_site.GameAdminConfig",  # django.contrib.admin, selection checked
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
