@@ -403,7 +403,8 @@ def _queued_outcome(entry: LoginQueueEntry, *, realm: Realm, now: datetime) -> J
 
 
 def _held_shard(*, user: User, realm: Realm, zone: str, now: datetime) -> Shard | None:
-    """A healthy shard of ``realm`` on which the account already holds a slot, if any."""
+    """The live shard of ``realm`` on which the account already holds a slot or its character
+    (connected, or within the reconnect grace), if any."""
     reservation = reservation_live_for_account(account_id=user.pk, now=now)
     if reservation is not None:
         shard = reservation.shard
@@ -411,12 +412,31 @@ def _held_shard(*, user: User, realm: Realm, zone: str, now: datetime) -> Shard 
             return shard
         return None
     session = WorldSession.objects.select_related("shard").filter(account_id=user.pk).first()
-    if session is None or session.shard is None or not session.is_connected:
+    if session is None or session.shard is None or not _session_held(session, now=now):
         return None
     shard = session.shard
-    if shard.realm_id == realm.pk and shard.is_healthy(now=now) and shard.hosts_zone(zone):
+    # A shard that holds the character keeps it while draining ("players already in stay"):
+    # rejoining there resumes the live entity with its newest state, where another shard would
+    # load the last flush and take the character over.
+    keeps_players = shard.status in (ShardStatus.ONLINE, ShardStatus.DRAINING)
+    if (
+        shard.realm_id == realm.pk
+        and keeps_players
+        and shard.heartbeat_is_fresh(now=now)
+        and shard.hosts_zone(zone)
+    ):
         return shard
     return None
+
+
+def _session_held(session: WorldSession, *, now: datetime) -> bool:
+    """Connected, or dropped less than the reconnect grace ago (its shard still holds it)."""
+    if session.is_connected:
+        return True
+    if session.connected_at is None or session.disconnected_at is None:
+        return False
+    grace = timedelta(seconds=settings.WORLD_RECONNECT_GRACE_SECONDS)
+    return now - session.disconnected_at < grace
 
 
 def _world_ticket_issue(

@@ -44,6 +44,9 @@ class MemoryCharacterStore:
     def save_states(self, states: Iterable[PlayerState], *, logout: bool = False) -> int:
         return len(list(states))
 
+    def take_lost(self) -> list[int]:
+        return []
+
     def effective_max_hp(self, *, character_id: int) -> int:
         return 100
 

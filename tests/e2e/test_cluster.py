@@ -1,7 +1,8 @@
 """The production deployment, for real: a gateway process and two shard processes talking over
 Redis, on PostgreSQL. A character walks through a portal from a zone owned by one shard process
 into a zone owned by the other; a shard is killed with SIGKILL and loses at most one flush
-interval; SIGTERM saves everyone.
+interval; SIGTERM saves everyone; a gateway killed with SIGKILL does not leave its players in
+the world.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 FLUSH_SECONDS = 1.0
+GRACE_SECONDS = 2.0
 
 
 class Cluster:
@@ -53,6 +55,7 @@ class Cluster:
             "REDIS_URL": settings.REDIS_URL or "",
             "WORLD_TRANSPORT": "redis",
             "WORLD_FLUSH_INTERVAL_SECONDS": str(FLUSH_SECONDS),
+            "WORLD_RECONNECT_GRACE_SECONDS": str(GRACE_SECONDS),
             "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", "mmo"),
         }
 
@@ -240,3 +243,31 @@ def test_sigkill_loses_at_most_one_flush_interval_and_sigterm_saves(cluster: Clu
     hero.refresh_from_db()
     assert hero.x == pytest.approx(final_x, abs=0.01)
     assert "stopped cleanly" in cluster.log("c-field")
+
+
+def test_players_of_a_gateway_killed_with_sigkill_leave_the_world_after_the_grace(
+    cluster: Cluster,
+) -> None:
+    from worlds.runtime.runner import GATEWAY_SILENCE_LIMIT_SECONDS
+
+    user = UserFactory(username="orphan")
+    hero = CharacterFactory(account=user, realm=RealmFactory(slug="cluster"), name="Orphan")
+
+    async def scenario() -> float:
+        client = await enter(cluster, hero, user.username)
+        x = client.welcome["you"]["x"]  # type: ignore[index]
+        return await walk(client, x, client.welcome["you"]["y"], x + 1.0)  # type: ignore[index]
+
+    walked_to = asyncio.run(scenario())
+    wait_for(lambda: Shard.objects.get(name="c-town").population == 1, what="the player counted")
+    killed_at = time.monotonic()
+    assert cluster.signal("gateway", signal.SIGKILL) == -signal.SIGKILL
+
+    # No Detach will ever come: the shard notices the silence, holds the character for the
+    # grace, then saves it and lets it go (its heartbeat reports it gone).
+    wait_for(lambda: Shard.objects.get(name="c-town").population == 0, what="the player released")
+    released_after = time.monotonic() - killed_at
+    assert released_after >= GATEWAY_SILENCE_LIMIT_SECONDS
+    hero.refresh_from_db()
+    assert hero.x == pytest.approx(walked_to, abs=0.01)
+    assert "start their reconnect grace" in cluster.log("c-town")

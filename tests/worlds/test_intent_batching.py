@@ -231,3 +231,31 @@ async def test_listening_never_renders_messages_for_redis_pys_debug_log(
     # then it was delivered, and no copy of it was turned into a log line
     assert received == [_moves(1)]
     assert not [record for record in caplog.records if record.name == "push_response"]
+
+
+async def test_an_idle_gateway_tells_the_shard_it_is_alive_every_few_seconds() -> None:
+    import time
+
+    from worlds.runtime.transport import GATEWAY_KEEPALIVE_SECONDS
+
+    redis = RecordingRedis()
+    sender = _sender(redis, flush_window=LONG_WINDOW)
+
+    sender.keepalive()
+    await asyncio.sleep(0.01)
+    assert redis.batches() == [[]]  # an empty batch: "this gateway is alive"
+
+    sender.keepalive()
+    await asyncio.sleep(0.01)
+    assert len(redis.published) == 1  # it said so just now
+
+    sender._last_publish = time.monotonic() - GATEWAY_KEEPALIVE_SECONDS  # idle since
+    sender.send(Intent("gw-1/1", "{}"))
+    sender.keepalive()  # an item is on its way: that says it
+    await sender.close()
+    assert redis.batches() == [[], [Intent("gw-1/1", "{}")]]
+
+    sender._last_publish = time.monotonic() - GATEWAY_KEEPALIVE_SECONDS
+    sender.keepalive()
+    await asyncio.sleep(0.01)
+    assert redis.batches() == [[], [Intent("gw-1/1", "{}")], []]

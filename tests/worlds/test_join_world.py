@@ -18,7 +18,7 @@ from characters.models import Character
 from mmo_platform.errors import AccountRestricted, Conflict, NotFound, Unavailable
 from tests.characters.factories import CharacterFactory, RealmFactory, ShardFactory
 from tests.factories import UserFactory
-from worlds.models import ShardReservation, WorldSession
+from worlds.models import Shard, ShardReservation, ShardStatus, WorldSession
 from worlds.selectors import world_session_is_current
 from worlds.services import (
     account_group_name,
@@ -238,3 +238,46 @@ async def _join_and_listen(group: str, join) -> dict:
     await layer.group_add(group, channel)
     await sync_to_async(join)()
     return await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+
+
+def _dropped_in_world(character: Character) -> None:
+    """Entered the world on its shard, then the socket closed: the shard holds the character
+    in its reconnect grace. The shard's next heartbeat has ended the slot reservation."""
+    account = character.account
+    entry = world_ticket_redeem(ticket=world_join(user=account, character_id=character.pk).ticket)
+    assert entry is not None
+    world_session_disconnected(account_id=account.pk, epoch=entry.session_epoch)
+    ShardReservation.objects.all().delete()
+
+
+@override_settings(WORLD_RECONNECT_GRACE_SECONDS=30)
+@pytest.mark.parametrize("status", [ShardStatus.ONLINE, ShardStatus.DRAINING])
+def test_rejoin_within_the_grace_goes_back_to_the_shard_holding_the_character(
+    shard, character, status: str
+) -> None:
+    _dropped_in_world(character)
+    Shard.objects.filter(pk=shard.pk).update(status=status, population=50)
+    ShardFactory(realm=shard.realm, name="eldoria-2", population=0)  # where a new join would go
+
+    outcome = world_join(user=character.account, character_id=character.pk)
+
+    assert outcome.shard == "eldoria-1"
+
+
+@override_settings(WORLD_RECONNECT_GRACE_SECONDS=30)
+def test_rejoin_after_the_grace_or_to_a_shard_in_maintenance_is_routed_like_a_new_join(
+    shard, character
+) -> None:
+    _dropped_in_world(character)
+    later = timezone.now() + timedelta(seconds=31)
+    Shard.objects.filter(pk=shard.pk).update(population=50, last_heartbeat=later)
+    ShardFactory(realm=shard.realm, name="eldoria-2", population=0, last_heartbeat=later)
+
+    assert world_join(user=character.account, character_id=character.pk, now=later).shard == (
+        "eldoria-2"
+    )
+    _dropped_in_world(character)  # now held on eldoria-2
+    Shard.objects.filter(name="eldoria-2").update(status=ShardStatus.MAINTENANCE)
+    Shard.objects.filter(pk=shard.pk).update(last_heartbeat=timezone.now())
+
+    assert world_join(user=character.account, character_id=character.pk).shard == "eldoria-1"

@@ -111,3 +111,27 @@ def test_two_states_of_one_character_in_a_batch_write_the_last_and_later_saves_s
     row = Character.objects.get(pk=character.pk)
     assert row.x == character.x + 3
     assert row.world_version == character.world_version + 2 == store.versions[character.pk]
+
+
+def test_entering_claims_the_character_so_an_older_holders_saves_are_refused_and_reported() -> None:
+    # given: the character sits in one shard's reconnect grace; the player rejoined elsewhere
+    character = CharacterFactory()
+    holder, newcomer = DjangoCharacterStore(), DjangoCharacterStore()
+    for store in (holder, newcomer):
+        store.load_for_entry(
+            character_id=character.pk,
+            account_id=character.account_id,
+            owned_zones={character.zone},
+            transfer_token=None,
+        )
+    assert Character.objects.get(pk=character.pk).world_version == character.world_version + 2
+
+    # when
+    stale = holder.save_states([replace(state_from_character(character), x=1.0)])
+    fresh = newcomer.save_states([replace(state_from_character(character), x=2.0)])
+
+    # then: the newest entry owns the row; the old holder is told to drop its copy, once
+    assert (stale, fresh) == (0, 1)
+    assert holder.take_lost() == [character.pk] and holder.take_lost() == []
+    assert newcomer.take_lost() == []
+    assert Character.objects.get(pk=character.pk).x == 2.0

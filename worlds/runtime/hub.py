@@ -206,6 +206,8 @@ class GatewayHub:
 
     async def _close_idle_and_orphaned(self) -> None:
         now = time.monotonic()
+        for shard in {connection.shard for connection in self.connections.values()}:
+            self.sender(shard).keepalive()
         for conn_id, (since, token) in list(self._awaiting_welcome.items()):
             connection = self.connections.get(conn_id)
             if connection is not None and now - since >= ATTACH_RETRY_SECONDS:

@@ -5,8 +5,11 @@ Every function here is synchronous and runs in a worker thread (the shard loop c
 ``asyncio.to_thread``), one at a time per shard, so writes land in the order they were made.
 
 Stale writes are refused, not applied: each save is conditional on ``world_version`` being the
-version this shard last read or wrote, and bumps it. A shard that lost a character (hand-off,
-or declared dead and replaced) can therefore never overwrite newer state.
+version this shard last read or wrote, and bumps it. Entering a shard bumps it too (the shard
+claims the character), so the newest entry owns the row: a shard that lost a character
+(hand-off, a reconnect routed elsewhere while it still held the character in its grace period,
+or declared dead and replaced) can never overwrite newer state, and learns of the loss from
+``take_lost`` so it drops its copy.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class CharacterStore(Protocol):
 
     def save_states(self, states: Iterable[PlayerState], *, logout: bool = False) -> int: ...
 
+    def take_lost(self) -> list[int]: ...
+
     def effective_max_hp(self, *, character_id: int) -> int: ...
 
     def hand_off(self, *, state: PlayerState, realm: str, from_shard: str) -> tuple[str, str]: ...
@@ -71,6 +76,8 @@ class DjangoCharacterStore:
 
     def __init__(self) -> None:
         self.versions: dict[int, int] = {}
+        # Characters whose save was refused since the last take_lost(): another shard owns them.
+        self._lost: list[int] = []
 
     def load_for_entry(
         self,
@@ -80,21 +87,29 @@ class DjangoCharacterStore:
         owned_zones: set[str],
         transfer_token: str | None,
     ) -> PlayerState:
-        character = (
-            Character.objects.filter(
-                pk=character_id, account_id=account_id, deleted_at__isnull=True
+        with transaction.atomic():
+            character = (
+                Character.objects.select_for_update(of=("self",))
+                .filter(pk=character_id, account_id=account_id, deleted_at__isnull=True)
+                .select_related("realm")
+                .first()
             )
-            .select_related("realm")
-            .first()
-        )
-        if character is None:
-            raise EntryRefused("character_unavailable", "That character cannot enter the world.")
-        if transfer_token is not None and not _consume_handoff(character_id, transfer_token):
-            raise EntryRefused("handoff_invalid", "The zone hand-off expired; join again.")
-        if character.zone not in owned_zones:
-            raise EntryRefused("wrong_shard", "This server does not host that zone; join again.")
-        self.versions[character.pk] = character.world_version
-        Character.objects.filter(pk=character.pk).update(last_played_at=timezone.now())
+            if character is None:
+                raise EntryRefused(
+                    "character_unavailable", "That character cannot enter the world."
+                )
+            if transfer_token is not None and not _consume_handoff(character_id, transfer_token):
+                raise EntryRefused("handoff_invalid", "The zone hand-off expired; join again.")
+            if character.zone not in owned_zones:
+                raise EntryRefused(
+                    "wrong_shard", "This server does not host that zone; join again."
+                )
+            # The claim: any shard still holding an older copy has its next save refused.
+            claimed = character.world_version + 1
+            Character.objects.filter(pk=character.pk).update(
+                last_played_at=timezone.now(), world_version=claimed
+            )
+        self.versions[character.pk] = claimed
         state = state_from_character(character)
         max_hp = self.effective_max_hp(character_id=character.pk, base=character.max_hp)
         return replace(state, max_hp=max_hp, hp=min(state.hp, max_hp))
@@ -122,12 +137,22 @@ class DjangoCharacterStore:
             if state.character_id in written_ids:
                 self.versions[state.character_id] += 1
             else:
-                logger.error("stale save refused for character %s", state.character_id)
+                logger.warning(
+                    "save refused for character %s: another shard has claimed it since",
+                    state.character_id,
+                )
                 self.versions.pop(state.character_id, None)
+                self._lost.append(state.character_id)
         for state in states if logout else ():
             self.versions.pop(state.character_id, None)
             self._left_world(state.character_id)
         return len(written_ids)
+
+    def take_lost(self) -> list[int]:
+        """The characters whose saves were refused since the last call (called by the shard
+        loop after each save, under its write lock): the shard must drop its copies."""
+        lost, self._lost = self._lost, []
+        return lost
 
     def _left_world(self, character_id: int) -> None:
         """A player who leaves the world cannot stay in a trade (issue 4: cancelled on leave)."""

@@ -51,6 +51,10 @@ CLOSE_TAKEN_OVER = 4002
 CLOSE_SHUTDOWN = 4005
 CLOSE_KICKED = 4007
 KEEPALIVE_SECONDS = 1.0
+# A gateway process silent this long (its keepalives come every GATEWAY_KEEPALIVE_SECONDS) is
+# taken for dead: no Detach will come for its connections, so their seats start the reconnect
+# grace here, as if each socket had closed.
+GATEWAY_SILENCE_LIMIT_SECONDS = 10.0
 
 
 @dataclass(slots=True)
@@ -123,6 +127,7 @@ class ShardRunner:
         self._loop_task: asyncio.Task[None] | None = None
         self._loading: set[asyncio.Task[None]] = set()
         self._last_keepalive: dict[str, float] = {}
+        self._heard_from: dict[str, float] = {}  # gateway id -> time.monotonic() of its last batch
 
     # --- gateway input -----------------------------------------------------------------------
 
@@ -134,6 +139,7 @@ class ShardRunner:
         in the inbox for the tick, and so does every later intent of the same connection, in
         arrival order. The gateway is not kept: every item names its connection, which names
         the gateway."""
+        self._heard_from[gateway_id] = time.monotonic()
         if self._stopping.is_set():
             self.inbox.extend(items)
             return
@@ -180,7 +186,7 @@ class ShardRunner:
     async def _run(self) -> None:
         period = 1.0 / self.config.tick_hz
         next_tick = time.monotonic()
-        last_flush = last_heartbeat = next_tick
+        last_flush = last_heartbeat = last_gateway_check = next_tick
         while not self._stopping.is_set():
             started = time.monotonic()
             try:
@@ -194,6 +200,9 @@ class ShardRunner:
                 last_flush = now
                 self._start_flush()
             self.chat_history.maybe_flush(now)
+            if now - last_gateway_check >= 1.0:
+                last_gateway_check = now
+                self.detach_silent_gateways(now)
             if now - last_heartbeat >= self.config.heartbeat_interval:
                 last_heartbeat = now
                 by_zone = self._population_by_zone()
@@ -399,6 +408,37 @@ class ShardRunner:
             seat.conn_id, seat.dropped_at = None, now
             self.sim.detach(key)
 
+    def detach_silent_gateways(self, now: float) -> None:
+        """Seats bound to a gateway process that has gone silent (killed: no Detach will ever
+        come) start their reconnect grace, as if each socket had closed. If the gateway was only
+        slow, the close sent here tells its clients to join again (they resume within the
+        grace)."""
+        silent = {
+            gateway_id
+            for gateway_id, heard in self._heard_from.items()
+            if time.monotonic() - heard > GATEWAY_SILENCE_LIMIT_SECONDS
+        }
+        if not silent:
+            return
+        for gateway_id in silent:
+            del self._heard_from[gateway_id]
+        detached = 0
+        for key, seat in self.seats.items():
+            if seat.conn_id is None or gateway_of(seat.conn_id) not in silent:
+                continue
+            self.key_by_conn.pop(seat.conn_id, None)
+            message = "The connection to the world server was lost; join again."
+            self._queue_close(seat.conn_id, 4006, "shard_unavailable", message, seat.encoding)
+            seat.conn_id, seat.dropped_at = None, now
+            self.sim.detach(key)
+            detached += 1
+        logger.warning(
+            "shard %s: gateway(s) %s silent; %d player(s) start their reconnect grace",
+            self.name,
+            ", ".join(sorted(silent)),
+            detached,
+        )
+
     def _expire_dropped(self, now: float) -> None:
         grace = self.config.reconnect_grace
         expired = [
@@ -510,6 +550,7 @@ class ShardRunner:
             except Exception:
                 logger.exception("shard %s: flush of %d characters failed", self.name, len(states))
                 self._unsaved = {**states, **self._unsaved}
+            self._drop_lost()
 
     async def _write_states(self, states: list[PlayerState], *, logout: bool) -> None:
         async with self._db_lock:
@@ -521,6 +562,26 @@ class ShardRunner:
                 logger.exception("shard %s: save of %d characters failed", self.name, len(states))
                 for state in states:
                     self._unsaved.setdefault(state.character_id, state)
+            self._drop_lost()
+
+    def _drop_lost(self) -> None:
+        """Characters another shard has claimed since they entered here (a reconnect routed
+        there while this shard held them in their grace period): their saves were refused, so
+        this copy is dropped, unsaved, and a connection still bound to it is closed."""
+        for character_id in self.store.take_lost():
+            self._unsaved.pop(character_id, None)
+            key = f"ch{character_id}"
+            seat = self.seats.pop(key, None)
+            if seat is None:
+                continue
+            self.sim.remove_player(key)
+            logger.warning("shard %s: character %s is owned elsewhere now", self.name, key)
+            if seat.conn_id is not None:
+                self.key_by_conn.pop(seat.conn_id, None)
+                message = "This character entered the world on another server."
+                self._queue_close(
+                    seat.conn_id, CLOSE_TAKEN_OVER, "session_taken_over", message, seat.encoding
+                )
 
     def _heartbeat_sync(self, status: str | None, by_zone: dict[str, int]) -> None:
         """Runs in a worker thread, on figures taken in the loop (the sim is not thread-safe)."""

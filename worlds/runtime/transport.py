@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
@@ -39,6 +40,10 @@ GATEWAY_CHANNEL = "mmo:gw:{gateway_id}"
 # and how many items publish at once without waiting.
 INTENT_FLUSH_WINDOW_SECONDS = 0.004
 INTENT_BATCH_MAX_ITEMS = 512
+# A gateway with connections on a shard publishes to it at least this often (an empty batch when
+# its players are idle), so the shard can tell a killed gateway from quiet players
+# (``ShardRunner``: GATEWAY_SILENCE_LIMIT_SECONDS).
+GATEWAY_KEEPALIVE_SECONDS = 2.0
 
 ShardInboxHandler = Callable[[str, list[GatewayToShard]], None]
 GatewayBatchHandler = Callable[[ShardBatch], Awaitable[None]]
@@ -56,6 +61,9 @@ class ShardSender(Protocol):
     """What a gateway uses to reach one shard."""
 
     def send(self, item: GatewayToShard) -> None: ...
+
+    def keepalive(self) -> None:
+        """Tell the shard this gateway is alive, unless it heard from it lately."""
 
     async def close(self) -> None: ...
 
@@ -88,6 +96,11 @@ class LocalShardSender:
         handler = self.bus.shard_inboxes.get(self.shard)
         if handler is not None:
             handler(self.gateway_id, [item])
+
+    def keepalive(self) -> None:
+        handler = self.bus.shard_inboxes.get(self.shard)
+        if handler is not None:
+            handler(self.gateway_id, [])
 
     async def close(self) -> None:
         """Nothing is buffered: ``send`` hands each item to the shard's inbox at once."""
@@ -139,6 +152,7 @@ class RedisShardSender:
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
         self._flush_pending = False  # a flush task exists that has not taken the buffer yet
         self._publish_lock = asyncio.Lock()
+        self._last_publish = 0.0  # time.monotonic() of the last publish
 
     def send(self, item: GatewayToShard) -> None:
         self._buffer.append(item)
@@ -149,6 +163,12 @@ class RedisShardSender:
             self._spawn_flush()
         elif self._timer is None:
             self._timer = self._schedule_flush()
+
+    def keepalive(self) -> None:
+        if self._buffer or self._flush_pending or self._timer is not None:
+            return  # items are on their way: they say it
+        if time.monotonic() - self._last_publish >= GATEWAY_KEEPALIVE_SECONDS:
+            self._spawn_flush(keepalive=True)
 
     async def close(self) -> None:
         """Publish whatever is still buffered (gateway shutdown)."""
@@ -171,20 +191,21 @@ class RedisShardSender:
             self._timer.cancel()
             self._timer = None
 
-    def _spawn_flush(self) -> None:
+    def _spawn_flush(self, *, keepalive: bool = False) -> None:
         self._flush_pending = True
-        task = asyncio.get_running_loop().create_task(self._flush())
+        task = asyncio.get_running_loop().create_task(self._flush(keepalive=keepalive))
         _background.add(task)
         task.add_done_callback(_background.discard)
 
-    async def _flush(self) -> None:
+    async def _flush(self, *, keepalive: bool = False) -> None:
         # The buffer is taken only once the previous publish is done: publishes never overtake
         # each other, and what arrived meanwhile rides along.
         async with self._publish_lock:
             items, self._buffer, self._flush_pending = self._buffer, [], False
-            if not items:
+            if not items and not keepalive:
                 return
             payload = ormsgpack.packb(encode_gateway_batch(self.gateway_id, items))
+            self._last_publish = time.monotonic()
             try:
                 await self.client.publish(self.channel, payload)
             except aioredis.RedisError:
