@@ -34,7 +34,13 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code >= 400 and is_api_request(request) and _is_html(response):
+            # Refused by Django before any view ran (a Host header that is no host name, in
+            # CommonMiddleware): Django answered with its HTML page, the debug page in DEBUG.
+            code = _CODE_BY_STATUS.get(response.status_code, "error")
+            return _error(response.status_code, code, response.reason_phrase.lower())
+        return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if not is_api_request(request):
@@ -59,6 +65,13 @@ class ApiErrorMiddleware:
             "Internal Server Error: %s", request.path, exc_info=exc, extra={"status_code": 500}
         )
         return _error(500, "server_error", "internal error; it has been logged")
+
+
+_CODE_BY_STATUS = {400: "bad_request", 403: "forbidden", 404: "not_found", 500: "server_error"}
+
+
+def _is_html(response: HttpResponse) -> bool:
+    return str(response.get("Content-Type", "")).startswith("text/html")
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:

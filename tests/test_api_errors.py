@@ -217,3 +217,16 @@ def test_what_escapes_an_api_view_answers_in_the_api_shape(
     assert answer is not None and answer.status_code == status
     assert answer["Content-Type"] == "application/json"
     assert f'"code": "{code}"'.encode() in answer.content
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_host_header_that_is_no_host_name_answers_json_400_on_api_paths(
+    client: Client, settings, debug: bool
+) -> None:
+    settings.DEBUG = debug
+    response = client.get("/api/v1/queue/255", HTTP_HOST="p|n<")
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "bad_request", "message": "bad request"}
+    page = client.get("/accounts/login/", HTTP_HOST="p|n<")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
