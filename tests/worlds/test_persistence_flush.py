@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from characters.models import Character
 from tests.characters.factories import CharacterFactory
@@ -135,3 +136,23 @@ def test_entering_claims_the_character_so_an_older_holders_saves_are_refused_and
     assert holder.take_lost() == [character.pk] and holder.take_lost() == []
     assert newcomer.take_lost() == []
     assert Character.objects.get(pk=character.pk).x == 2.0
+
+
+def test_entering_again_takes_the_character_off_the_lost_list() -> None:
+    character = CharacterFactory()
+    store = DjangoCharacterStore()
+    entry = {
+        "character_id": character.pk,
+        "account_id": character.account_id,
+        "owned_zones": {character.zone},
+        "transfer_token": None,
+    }
+    store.load_for_entry(**entry)
+    Character.objects.filter(pk=character.pk).update(world_version=F("world_version") + 1)
+    assert store.save_states([state_from_character(character)]) == 0  # claimed elsewhere
+
+    store.load_for_entry(**entry)  # the player came back here before the runner asked
+
+    assert store.take_lost() == []
+    assert store.versions[character.pk] == Character.objects.get(pk=character.pk).world_version
+    assert store.save_states([replace(state_from_character(character), x=5.0)]) == 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -78,6 +79,8 @@ class DjangoCharacterStore:
         self.versions: dict[int, int] = {}
         # Characters whose save was refused since the last take_lost(): another shard owns them.
         self._lost: list[int] = []
+        # Loads run in worker threads beside the (serialised) saves: the bookkeeping is shared.
+        self._bookkeeping = threading.Lock()
 
     def load_for_entry(
         self,
@@ -109,7 +112,11 @@ class DjangoCharacterStore:
             Character.objects.filter(pk=character.pk).update(
                 last_played_at=timezone.now(), world_version=claimed
             )
-        self.versions[character.pk] = claimed
+        with self._bookkeeping:
+            # Two loads of one character (an attach re-sent while the first load ran) may
+            # finish in either order: keep the newer claim, the one the row holds.
+            self.versions[character.pk] = max(claimed, self.versions.get(character.pk, claimed))
+            self._lost = [lost for lost in self._lost if lost != character.pk]
         state = state_from_character(character)
         max_hp = self.effective_max_hp(character_id=character.pk, base=character.max_hp)
         return replace(state, max_hp=max_hp, hp=min(state.hp, max_hp))
@@ -133,25 +140,28 @@ class DjangoCharacterStore:
         owned = list(latest.values())
         with transaction.atomic():
             written_ids = _update_rows(owned, self.versions, timezone.now()) if owned else set()
-        for state in owned:
-            if state.character_id in written_ids:
-                self.versions[state.character_id] += 1
-            else:
-                logger.warning(
-                    "save refused for character %s: another shard has claimed it since",
-                    state.character_id,
-                )
+        with self._bookkeeping:
+            for state in owned:
+                if state.character_id in written_ids:
+                    self.versions[state.character_id] += 1
+                else:
+                    logger.warning(
+                        "save refused for character %s: another shard has claimed it since",
+                        state.character_id,
+                    )
+                    self.versions.pop(state.character_id, None)
+                    self._lost.append(state.character_id)
+            for state in states if logout else ():
                 self.versions.pop(state.character_id, None)
-                self._lost.append(state.character_id)
         for state in states if logout else ():
-            self.versions.pop(state.character_id, None)
             self._left_world(state.character_id)
         return len(written_ids)
 
     def take_lost(self) -> list[int]:
         """The characters whose saves were refused since the last call (called by the shard
         loop after each save, under its write lock): the shard must drop its copies."""
-        lost, self._lost = self._lost, []
+        with self._bookkeeping:
+            lost, self._lost = self._lost, []
         return lost
 
     def _left_world(self, character_id: int) -> None:

@@ -499,9 +499,15 @@ class ShardRunner:
         try:
             async with self._db_lock:
                 self._unsaved.pop(state.character_id, None)  # the hand-off writes the newest
-                target, token = await asyncio.to_thread(
-                    self.store.hand_off, state=state, realm=self.config.realm, from_shard=self.name
-                )
+                try:
+                    target, token = await asyncio.to_thread(
+                        self.store.hand_off,
+                        state=state,
+                        realm=self.config.realm,
+                        from_shard=self.name,
+                    )
+                finally:
+                    self.store.take_lost()  # a refused hand-off save: the seat is gone already
         except persistence.EntryRefused as refused:
             logger.warning("hand-off of %s failed: %s", key, refused.message)
             if seat.conn_id is not None:
