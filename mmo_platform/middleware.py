@@ -39,7 +39,12 @@ class ApiErrorMiddleware:
             # Refused by Django before any view ran (a Host header that is no host name, in
             # CommonMiddleware): Django answered with its HTML page, the debug page in DEBUG.
             code = _CODE_BY_STATUS.get(response.status_code, "error")
-            return _error(response.status_code, code, response.reason_phrase.lower())
+            answer = _error(response.status_code, code, response.reason_phrase.lower())
+            for header, value in response.items():  # security headers, Vary, Allow, cookies
+                if header.lower() not in ("content-type", "content-length"):
+                    answer[header] = value
+            answer.cookies = response.cookies
+            return answer
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:

@@ -228,5 +228,6 @@ def test_a_host_header_that_is_no_host_name_answers_json_400_on_api_paths(
 
     assert response.status_code == 400
     assert response.json() == {"code": "bad_request", "message": "bad request"}
+    assert response["X-Content-Type-Options"] == "nosniff"  # the inner middleware's headers
     page = client.get("/accounts/login/", HTTP_HOST="p|n<")
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")

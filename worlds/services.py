@@ -214,7 +214,7 @@ def world_join(*, user: User, character_id: int, now: datetime | None = None) ->
         login_queue_advance(realm=realm, now=now)
         if entry is not None:
             entry.refresh_from_db()
-        shard = _held_shard(user=user, realm=realm, zone=character.zone, now=now)
+        shard = _held_shard(user=user, character=character, now=now)
         if shard is not None:
             if entry is not None:
                 entry.status = QueueStatus.CLAIMED
@@ -402,29 +402,30 @@ def _queued_outcome(entry: LoginQueueEntry, *, realm: Realm, now: datetime) -> J
     )
 
 
-def _held_shard(*, user: User, realm: Realm, zone: str, now: datetime) -> Shard | None:
-    """The live shard of ``realm`` on which the account already holds a slot or its character
-    (connected, or within the reconnect grace), if any."""
+def _held_shard(*, user: User, character: Character, now: datetime) -> Shard | None:
+    """The live shard of the character's realm on which the account already holds a slot or a
+    character (connected, or within the reconnect grace), if it may take this character."""
+    held_character_id: int | None
     reservation = reservation_live_for_account(account_id=user.pk, now=now)
     if reservation is not None:
-        shard = reservation.shard
-        if shard.realm_id == realm.pk and shard.is_healthy(now=now) and shard.hosts_zone(zone):
-            return shard
-        return None
-    session = WorldSession.objects.select_related("shard").filter(account_id=user.pk).first()
-    if session is None or session.shard is None or not _session_held(session, now=now):
-        return None
-    shard = session.shard
-    # A shard that holds the character keeps it while draining ("players already in stay"):
-    # rejoining there resumes the live entity with its newest state, where another shard would
-    # load the last flush and take the character over.
-    keeps_players = shard.status in (ShardStatus.ONLINE, ShardStatus.DRAINING)
-    if (
-        shard.realm_id == realm.pk
-        and keeps_players
+        held_character_id, shard = reservation.character_id, reservation.shard
+    else:
+        session = WorldSession.objects.select_related("shard").filter(account_id=user.pk).first()
+        if session is None or session.shard is None or not _session_held(session, now=now):
+            return None
+        held_character_id, shard = session.character_id, session.shard
+    if not (
+        shard.realm_id == character.realm_id
         and shard.heartbeat_is_fresh(now=now)
-        and shard.hosts_zone(zone)
+        and shard.hosts_zone(character.zone)
     ):
+        return None
+    if shard.status == ShardStatus.ONLINE:
+        return shard
+    # A draining shard keeps the players already in ("nobody new"): rejoining the character it
+    # holds resumes the live entity with its newest state, where another shard would load the
+    # last flush and take the character over.
+    if shard.status == ShardStatus.DRAINING and held_character_id == character.pk:
         return shard
     return None
 

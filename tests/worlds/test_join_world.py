@@ -281,3 +281,17 @@ def test_rejoin_after_the_grace_or_to_a_shard_in_maintenance_is_routed_like_a_ne
     Shard.objects.filter(pk=shard.pk).update(last_heartbeat=timezone.now())
 
     assert world_join(user=character.account, character_id=character.pk).shard == "eldoria-1"
+
+
+@override_settings(WORLD_RECONNECT_GRACE_SECONDS=30)
+def test_a_draining_shard_takes_back_only_the_character_it_holds(shard, character) -> None:
+    # the player rejoined the draining shard; the socket failed before the ticket was used
+    _dropped_in_world(character)
+    Shard.objects.filter(pk=shard.pk).update(status=ShardStatus.DRAINING, population=50)
+    ShardFactory(realm=shard.realm, name="eldoria-2", population=0)
+    assert world_join(user=character.account, character_id=character.pk).shard == "eldoria-1"
+    assert ShardReservation.objects.filter(account=character.account).exists()  # still live
+
+    assert world_join(user=character.account, character_id=character.pk).shard == "eldoria-1"
+    other = CharacterFactory(account=character.account, realm=shard.realm)
+    assert world_join(user=character.account, character_id=other.pk).shard == "eldoria-2"

@@ -85,6 +85,7 @@ async def test_a_character_claimed_by_another_shard_is_dropped_unsaved_and_its_s
     assert _closes(runner) == [(f"{GATEWAY}/c7", 4002, "session_taken_over")]
     assert runner.sim.has_player("ch8") and store.saved == [(8, False)]
     # this shard never writes it again, not even as a logout after a grace
+    store.claimed.clear()
     late = '{"t": "move", "seq": 2, "x": 1.0, "y": 1.0, "ct": 10002.0}'
     runner.receive(GATEWAY, [Intent(f"{GATEWAY}/c7", late)])  # from the closed socket
     world.now += 60
@@ -137,3 +138,20 @@ async def _yield() -> None:
 
     for _ in range(5):
         await asyncio.sleep(0.01)
+
+
+async def test_a_load_waits_for_the_shards_pending_writes(world: World) -> None:
+    # A logout save of a character whose grace just ended may still be queued when the player
+    # comes back: the reload must claim the row only after that save has landed.
+    runner = world.runner
+    async with runner._db_lock:  # a write in progress
+        runner.receive(GATEWAY, [Attach(f"{GATEWAY}/c9", 9, 1, 1, "json")])
+        await world.tick()
+        await _yield()
+        assert not runner.sim.has_player("ch9")
+    for _ in range(100):
+        await world.tick()
+        if runner.sim.has_player("ch9"):
+            break
+        await _yield()
+    assert runner.sim.has_player("ch9")

@@ -360,13 +360,17 @@ class ShardRunner:
 
     async def _load_and_add(self, item: Attach) -> None:
         try:
-            state = await asyncio.to_thread(
-                self.store.load_for_entry,
-                character_id=item.character_id,
-                account_id=item.account_id,
-                owned_zones=self.owned_zones,
-                transfer_token=item.transfer_token,
-            )
+            # Behind this shard's pending writes: a logout save of the same character (its grace
+            # just ended) must land before the reload claims the row, or it would be refused or
+            # would end this shard's ownership of the reloaded copy.
+            async with self._db_lock:
+                state = await asyncio.to_thread(
+                    self.store.load_for_entry,
+                    character_id=item.character_id,
+                    account_id=item.account_id,
+                    owned_zones=self.owned_zones,
+                    transfer_token=item.transfer_token,
+                )
         except persistence.EntryRefused as refused:
             self._queue_close(item.conn_id, 4001, refused.code, refused.message, item.encoding)
             return
@@ -418,8 +422,6 @@ class ShardRunner:
             for gateway_id, heard in self._heard_from.items()
             if time.monotonic() - heard > GATEWAY_SILENCE_LIMIT_SECONDS
         }
-        if not silent:
-            return
         for gateway_id in silent:
             del self._heard_from[gateway_id]
         detached = 0
@@ -432,12 +434,13 @@ class ShardRunner:
             seat.conn_id, seat.dropped_at = None, now
             self.sim.detach(key)
             detached += 1
-        logger.warning(
-            "shard %s: gateway(s) %s silent; %d player(s) start their reconnect grace",
-            self.name,
-            ", ".join(sorted(silent)),
-            detached,
-        )
+        if detached:
+            logger.warning(
+                "shard %s: gateway(s) %s silent; %d player(s) start their reconnect grace",
+                self.name,
+                ", ".join(sorted(silent)),
+                detached,
+            )
 
     def _expire_dropped(self, now: float) -> None:
         grace = self.config.reconnect_grace
