@@ -25,7 +25,7 @@ from mmo_client import PlatformAPI, WorldClient
 from tests.characters.factories import CharacterFactory, RealmFactory, ShardFactory
 from tests.e2e.conftest import _free_port
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from worlds.models import Shard
+from worlds.models import Shard, WorldSession
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -193,6 +193,8 @@ def test_portal_hands_the_character_to_the_shard_owning_the_next_zone(cluster: C
     asyncio.run(scenario())
     hero.refresh_from_db()
     assert hero.zone == "field"
+    # a rejoin is routed to the shard that holds the character now
+    assert WorldSession.objects.get(account=user).shard.name == "c-field"  # type: ignore[union-attr]
 
 
 def test_sigkill_loses_at_most_one_flush_interval_and_sigterm_saves(cluster: Cluster) -> None:

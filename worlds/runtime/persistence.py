@@ -175,7 +175,7 @@ class DjangoCharacterStore:
 
     def hand_off(self, *, state: PlayerState, realm: str, from_shard: str) -> tuple[str, str]:
         """Persist the character in its new zone and name the shard that owns that zone."""
-        from worlds.models import Realm
+        from worlds.models import Realm, WorldSession
         from worlds.selectors import shard_pick_for_join
 
         realm_row = Realm.objects.get(slug=realm)
@@ -184,6 +184,8 @@ class DjangoCharacterStore:
             raise EntryRefused("zone_unavailable", f"No server hosts {state.zone} right now.")
         if not self.save_states([state], logout=True):
             raise EntryRefused("handoff_stale", "The character moved elsewhere meanwhile.")
+        # Routing sends a rejoin to the shard holding the character: that is the target now.
+        WorldSession.objects.filter(character_id=state.character_id).update(shard=target)
         token = secrets.token_urlsafe(16)
         cache.set(_handoff_key(state.character_id), token, timeout=HANDOFF_TTL_SECONDS)
         return target.name, token
