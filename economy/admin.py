@@ -349,7 +349,8 @@ class ItemInstanceAdmin(ReadOnlyAdmin):
     list_select_related = ["owner", "definition"]
 
 
-# Slots are numbered below the parking slot the swaps use (economy.services._core).
+# The largest bag a GM may set: a product limit, far below the slot number the swaps park items
+# in (economy.services._core.PARKING_SLOT), which no real slot may reach.
 MAX_INVENTORY_CAPACITY = 1000
 
 

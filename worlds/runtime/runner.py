@@ -409,19 +409,24 @@ class ShardRunner:
             return
         seat = self.seats[key]
         if seat.conn_id == item.conn_id:
-            seat.conn_id, seat.dropped_at = None, now
-            self.sim.detach(key)
+            self._seat_drop(key, seat, now)
+
+    def _seat_drop(self, key: str, seat: Seat, now: float) -> None:
+        """The seat's socket is gone: the character stays for the reconnect grace."""
+        seat.conn_id, seat.dropped_at = None, now
+        self.sim.detach(key)
 
     def detach_silent_gateways(self, now: float) -> None:
         """Seats bound to a gateway process that has gone silent (killed: no Detach will ever
         come) start their reconnect grace, as if each socket had closed. If the gateway was only
         slow, the close sent here tells its clients to join again (they resume within the
         grace)."""
+        heard_since = time.monotonic() - GATEWAY_SILENCE_LIMIT_SECONDS
         silent = {
-            gateway_id
-            for gateway_id, heard in self._heard_from.items()
-            if time.monotonic() - heard > GATEWAY_SILENCE_LIMIT_SECONDS
+            gateway_id for gateway_id, heard in self._heard_from.items() if heard < heard_since
         }
+        if not silent:
+            return
         for gateway_id in silent:
             del self._heard_from[gateway_id]
         detached = 0
@@ -431,8 +436,7 @@ class ShardRunner:
             self.key_by_conn.pop(seat.conn_id, None)
             message = "The connection to the world server was lost; join again."
             self._queue_close(seat.conn_id, 4006, "shard_unavailable", message, seat.encoding)
-            seat.conn_id, seat.dropped_at = None, now
-            self.sim.detach(key)
+            self._seat_drop(key, seat, now)
             detached += 1
         if detached:
             logger.warning(
